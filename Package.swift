@@ -1,0 +1,51 @@
+// swift-tools-version:5.10
+import PackageDescription
+
+// Kernels are compiled -Ounchecked in release: their loops index flat buffers whose bounds the
+// callers establish once per batch, and the checks would block vectorization.
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "mpivae",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mpivae", targets: ["mpivae"]),
+        .library(name: "MPI", targets: ["MPI"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "MPI", dependencies: ["CMPI"]),
+        .target(name: "Linalg", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        // Not "Data": a module of that name would shadow Foundation.Data in every importer.
+        .target(name: "Datasets", dependencies: ["CZlib"]),
+        .target(name: "VAE", dependencies: ["Linalg"], swiftSettings: kernelFlags),
+        .target(name: "SafeTensors"),
+        .target(name: "Training", dependencies: ["VAE", "Datasets", "SafeTensors", "MPI", "Linalg"]),
+        .target(name: "Explain", dependencies: ["VAE", "Datasets", "MPI", "Linalg", "CZlib"]),
+        .executableTarget(
+            name: "mpivae",
+            dependencies: [
+                "Training", "Explain", "VAE", "Datasets", "SafeTensors", "MPI", "Linalg",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // Driven by the multi-rank tests: exercises every collective under mpirun and prints results.
+        .executableTarget(name: "mpivae-mpicheck", dependencies: ["MPI"]),
+
+        .testTarget(name: "MPITests", dependencies: ["MPI"]),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "VAETests", dependencies: ["VAE", "Linalg"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "VAE", "Datasets", "SafeTensors"]),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "VAE", "Datasets"]),
+        // Runs the built executables, under mpirun where the test needs several ranks.
+        .testTarget(name: "EndToEndTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,30 @@
+#ifndef MPIVAE_CMPI_SHIM_H
+#define MPIVAE_CMPI_SHIM_H
+#include <mpi.h>
+
+// Open MPI's handles are macros over addresses of library globals (MPI_COMM_WORLD is
+// &ompi_mpi_comm_world, ...); Swift imports none of them, so each gets an inline getter.
+static inline MPI_Comm mpivae_comm_world(void) { return MPI_COMM_WORLD; }
+static inline MPI_Comm mpivae_comm_self(void) { return MPI_COMM_SELF; }
+static inline MPI_Comm mpivae_comm_null(void) { return MPI_COMM_NULL; }
+static inline MPI_Datatype mpivae_float(void) { return MPI_FLOAT; }
+static inline MPI_Datatype mpivae_double(void) { return MPI_DOUBLE; }
+static inline MPI_Datatype mpivae_int32(void) { return MPI_INT32_T; }
+static inline MPI_Datatype mpivae_int64(void) { return MPI_INT64_T; }
+static inline MPI_Datatype mpivae_uint8(void) { return MPI_UINT8_T; }
+static inline MPI_Datatype mpivae_uint64(void) { return MPI_UINT64_T; }
+static inline MPI_Datatype mpivae_char(void) { return MPI_CHAR; }
+static inline MPI_Op mpivae_op_sum(void) { return MPI_SUM; }
+static inline MPI_Op mpivae_op_max(void) { return MPI_MAX; }
+static inline MPI_Op mpivae_op_min(void) { return MPI_MIN; }
+static inline void *mpivae_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Status *mpivae_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Errhandler mpivae_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline int mpivae_undefined(void) { return MPI_UNDEFINED; }
+static inline int mpivae_success(void) { return MPI_SUCCESS; }
+static inline int mpivae_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline int mpivae_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+static inline int mpivae_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
+static inline int mpivae_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+
+#endif
