@@ -1,2 +1,22 @@
-import CBLAS
-print(String(cString: openblas_get_corename()), openblas_get_num_threads())
+import ArgumentParser
+import Foundation
+
+// Parse errors and run errors end the same way: one line on stderr and a non-zero exit. Help
+// requests print the full help and succeed.
+let command: ParsableCommand
+do {
+    command = try MPIVAE.parseAsRoot()
+} catch {
+    let code = MPIVAE.exitCode(for: error)
+    if code == .success {
+        print(MPIVAE.fullMessage(for: error))
+        exit(0)
+    }
+    if LaunchEnvironment.rank == 0 {
+        let message = MPIVAE.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+        FileHandle.standardError.write(Data("error: \(message) (see `mpivae help`)\n".utf8))
+    }
+    exit(code.rawValue == 0 ? 64 : code.rawValue)
+}
+var runnable = command
+exit(ErrorReporting.run { try runnable.run() })

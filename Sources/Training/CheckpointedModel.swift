@@ -1,0 +1,38 @@
+import Foundation
+import MPI
+import VAE
+
+/// A model rebuilt from a checkpoint for `evaluate` and `explain`: rank 0 reads and verifies the
+/// file, every rank receives the config and parameters, so only rank 0 needs to see the file.
+public enum CheckpointedModel {
+    public static func load(path: String, comm: Communicator) throws -> (model: VAEModel, metadata: [String: String]) {
+        var loaded: LoadedCheckpoint?
+        var metadataJSON = ""
+        try comm.rootDecides {
+            let checkpoint = try CheckpointStore.load(path: path)
+            guard checkpoint.metadata["model_config"] != nil else {
+                throw ConfigError("\(path): not an mpivae checkpoint (no model_config in its metadata)")
+            }
+            let data = try JSONSerialization.data(withJSONObject: checkpoint.metadata, options: [.sortedKeys])
+            metadataJSON = String(decoding: data, as: UTF8.self)
+            loaded = checkpoint
+        }
+        metadataJSON = try comm.broadcast(string: metadataJSON, root: 0)
+        let metadata = (try? JSONSerialization.jsonObject(with: Data(metadataJSON.utf8))) as? [String: String] ?? [:]
+        guard let text = metadata["model_config"], let config = ModelConfigJSON.decode(text) else {
+            throw AgreedError("\(path): its model_config metadata is not a model configuration this version reads")
+        }
+        let model = VAEModel(config: config, seed: 0)
+        try comm.rootDecides {
+            guard let loaded else { return }
+            for spec in model.layout {
+                guard let tensor = loaded.tensor(named: spec.name), tensor.shape == spec.shape, tensor.values.count == spec.count else {
+                    throw ConfigError("\(path): tensor \(spec.name) is missing or has the wrong shape for the model its metadata describes")
+                }
+                for i in 0..<spec.count { model.parameters[spec.offset + i] = tensor.values[i] }
+            }
+        }
+        try comm.broadcast(model.parameters, root: 0)
+        return (model, metadata)
+    }
+}

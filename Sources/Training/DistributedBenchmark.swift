@@ -1,0 +1,107 @@
+import Datasets
+import Foundation
+import MPI
+import VAE
+
+/// Data-parallel scaling measured in one run: the training step at `batchPerRank` on rank 0 alone
+/// (the others idle), the same step data-parallel on every rank at a global batch of
+/// `batchPerRank` x ranks, and a bare allreduce of the same buffer. Windows of the three
+/// alternate so drift in the machine's speed hits all of them alike; medians are reported.
+public struct DistributedBenchmarkResult: Codable {
+    public var worldSize: Int
+    public var batchPerRank: Int
+    public var parameterCount: Int
+    public var singleRankSamplesPerSecond: Double
+    public var parallelSamplesPerSecond: Double
+    /// parallel / (worldSize x single): 1 is perfect scaling.
+    public var scalingEfficiency: Double
+    public var allreduceInStepMilliseconds: Double
+    public var bareAllreduceMilliseconds: Double
+    /// in-step / bare: how much the step's allreduce costs over the bare collective.
+    public var allreduceOverhead: Double
+    public var allreduceShareOfStep: Double
+    public var windows: Int
+}
+
+public enum DistributedBenchmark {
+    public static func run(comm: Communicator, config base: TrainConfig, windows: Int = 7, stepsPerWindow: Int = 30) throws -> DistributedBenchmarkResult {
+        var config = base
+        let data = SyntheticData.make(count: 4096, factors: 3, seed: config.seed)
+        let modelConfig = try config.modelConfig(inputDim: data.dimension)
+        let batchPerRank = config.batchSize
+
+        // Rank 0 alone: a world of its own, same code path, allreduce of one rank included.
+        let solo = try comm.split(color: comm.rank == 0 ? 0 : 1, key: 0)
+        guard let solo else { throw AgreedError("could not split the communicator for the benchmark") }
+        let soloModel = VAEModel(config: modelConfig, seed: config.seed)
+        let soloStep = try DataParallelStep(
+            model: soloModel, optimizer: Adam(count: soloModel.parameterCount, lr: config.lr), trainSet: data,
+            sampler: ShardedSampler(datasetCount: data.count, globalBatch: batchPerRank, worldSize: 1, rank: 0, seed: config.seed),
+            config: config, comm: solo)
+
+        config.batchSize = batchPerRank * comm.size
+        let model = VAEModel(config: modelConfig, seed: config.seed)
+        let sampler = ShardedSampler(datasetCount: data.count, globalBatch: config.batchSize, worldSize: comm.size, rank: comm.rank, seed: config.seed)
+        let step = try DataParallelStep(model: model, optimizer: Adam(count: model.parameterCount, lr: config.lr),
+                                        trainSet: data, sampler: sampler, config: config, comm: comm)
+        let bare = UnsafeMutableBufferPointer<Float>.allocate(capacity: model.parameterCount + DataParallelStep.Tail.allCases.count)
+        bare.initialize(repeating: 1)
+        defer { bare.deallocate() }
+
+        let soloPermutation = soloStep.sampler.permutation(epoch: 0)
+        let permutation = sampler.permutation(epoch: 0)
+        var single: [Double] = [], parallel: [Double] = [], inStep: [Double] = [], bareTimes: [Double] = [], shares: [Double] = []
+
+        // One untimed window of each warms caches, page tables and the shared-memory transport.
+        for window in 0...windows {
+            try comm.barrier()
+            if comm.rank == 0 {
+                let t0 = monotonicSeconds()
+                for s in 0..<stepsPerWindow {
+                    _ = try soloStep.run(epoch: 0, step: s % soloStep.sampler.stepsPerEpoch, permutation: soloPermutation, klWeight: 1, stopRequested: false)
+                }
+                let seconds = monotonicSeconds() - t0
+                if window > 0 { single.append(Double(stepsPerWindow * batchPerRank) / seconds) }
+            }
+            try comm.barrier()
+
+            var reduceSeconds = 0.0
+            let t0 = monotonicSeconds()
+            for s in 0..<stepsPerWindow {
+                reduceSeconds += try step.run(epoch: 0, step: s % sampler.stepsPerEpoch, permutation: permutation, klWeight: 1, stopRequested: false).reduceSeconds
+            }
+            var elapsed = [monotonicSeconds() - t0, reduceSeconds]
+            // The slowest rank sets the pace of the job.
+            try comm.allreduce(&elapsed, op: .max)
+            if window > 0 {
+                parallel.append(Double(stepsPerWindow * config.batchSize) / elapsed[0])
+                inStep.append(elapsed[1] / Double(stepsPerWindow))
+                shares.append(elapsed[1] / elapsed[0])
+            }
+
+            try comm.barrier()
+            let b0 = monotonicSeconds()
+            for _ in 0..<stepsPerWindow { try comm.allreduce(bare, op: .sum) }
+            var bareSeconds = [monotonicSeconds() - b0]
+            try comm.allreduce(&bareSeconds, op: .max)
+            if window > 0 { bareTimes.append(bareSeconds[0] / Double(stepsPerWindow)) }
+        }
+
+        var singleMedian = [median(single)]
+        try comm.broadcast(&singleMedian, root: 0)
+        let inStepMedian = median(inStep), bareMedian = median(bareTimes)
+        return DistributedBenchmarkResult(
+            worldSize: comm.size, batchPerRank: batchPerRank, parameterCount: model.parameterCount,
+            singleRankSamplesPerSecond: singleMedian[0], parallelSamplesPerSecond: median(parallel),
+            scalingEfficiency: median(parallel) / (Double(comm.size) * singleMedian[0]),
+            allreduceInStepMilliseconds: inStepMedian * 1000, bareAllreduceMilliseconds: bareMedian * 1000,
+            allreduceOverhead: inStepMedian / max(bareMedian, 1e-12), allreduceShareOfStep: median(shares),
+            windows: windows)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}

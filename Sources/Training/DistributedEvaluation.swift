@@ -1,0 +1,62 @@
+import Datasets
+import MPI
+import VAE
+
+public struct EvaluationResult {
+    public var negELBO: Double
+    public var recon: Double
+    public var kl: Double
+    /// Importance-weighted estimate of -log p(x), when asked for.
+    public var negLogLikelihood: Double?
+    public var count: Int
+}
+
+/// Mean -ELBO (and optionally the IWAE bound) over a dataset, each rank taking a contiguous share
+/// of its samples. The noise of sample i is keyed by i, so the result does not depend on the rank
+/// count beyond the order of a few floating-point sums.
+public final class DistributedEvaluation {
+    let model: VAEModel
+    let dataset: Dataset
+    let comm: Communicator
+    let seed: UInt64
+    let batch = 256
+
+    public init(model: VAEModel, dataset: Dataset, comm: Communicator, seed: UInt64) {
+        self.model = model
+        self.dataset = dataset
+        self.comm = comm
+        self.seed = seed
+    }
+
+    /// Rows `[lower, upper)` of `count` that rank `rank` of `size` evaluates.
+    public static func share(count: Int, rank: Int, size: Int) -> Range<Int> {
+        (count * rank / size)..<(count * (rank + 1) / size)
+    }
+
+    public func run(iwaeK: Int = 0) throws -> EvaluationResult {
+        let range = Self.share(count: dataset.count, rank: comm.rank, size: comm.size)
+        let evaluator = Evaluator(model: model, maxBatch: batch)
+        let dim = dataset.dimension
+        let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * dim)
+        defer { input.deallocate() }
+        // recon, kl, -log p(x) (IWAE), count
+        var sums = [Double](repeating: 0, count: 4)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let n = min(batch, range.upperBound - start)
+            for r in 0..<n { dataset.copySample(start + r, into: input.baseAddress! + r * dim) }
+            let results = evaluator.evaluate(batch: n, input: input.baseAddress!, noiseSeed: seed ^ 0x5EED_E7A1,
+                                             firstSampleIndex: start, iwaeK: iwaeK)
+            for e in results {
+                sums[0] += Double(e.recon); sums[1] += Double(e.kl)
+                if iwaeK > 0 { sums[2] += Double(e.negLogLikelihood) }
+            }
+            sums[3] += Double(n)
+            start += n
+        }
+        try comm.allreduce(&sums, op: .sum)
+        let count = max(sums[3], 1)
+        return EvaluationResult(negELBO: (sums[0] + sums[1]) / count, recon: sums[0] / count, kl: sums[1] / count,
+                                negLogLikelihood: iwaeK > 0 ? sums[2] / count : nil, count: Int(sums[3]))
+    }
+}

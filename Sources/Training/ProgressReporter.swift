@@ -1,0 +1,52 @@
+import Foundation
+
+/// Rank 0's running view of an epoch: a bar redrawn in place when stderr is a terminal, plain
+/// lines every `logEvery` steps otherwise (logs of batch jobs stay readable).
+final class ProgressReporter {
+    let enabled: Bool
+    let logEvery: Int
+    let stepsPerEpoch: Int
+    let out: (String) -> Void
+    let interactive: Bool
+    private var epoch = 0
+    private var recon = 0.0, kl = 0.0, rows = 0
+    private var lastDraw = 0.0
+
+    init(enabled: Bool, logEvery: Int, stepsPerEpoch: Int, out: @escaping (String) -> Void) {
+        self.enabled = enabled
+        self.logEvery = logEvery
+        self.stepsPerEpoch = stepsPerEpoch
+        self.out = out
+        interactive = enabled && isatty(STDERR_FILENO) != 0
+    }
+
+    func beginEpoch(_ epoch: Int) {
+        self.epoch = epoch
+        recon = 0; kl = 0; rows = 0
+    }
+
+    func step(_ step: Int, recon: Double, kl: Double, rows: Int) {
+        guard enabled else { return }
+        if recon.isFinite && kl.isFinite {
+            self.recon += recon; self.kl += kl; self.rows += rows
+        }
+        let loss = self.rows > 0 ? (self.recon + self.kl) / Double(self.rows) : .nan
+        let done = step + 1
+        if interactive {
+            let now = monotonicSeconds()
+            guard now - lastDraw > 0.2 || done == stepsPerEpoch else { return }
+            lastDraw = now
+            let width = 30
+            let filled = width * done / max(stepsPerEpoch, 1)
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data(("\repoch \(epoch + 1) [\(bar)] \(done)/\(stepsPerEpoch)  "
+                + String(format: "-ELBO %.2f ", loss)).utf8))
+        } else if done % logEvery == 0 {
+            out(String(format: "  epoch %d step %d/%d  -ELBO %.2f", epoch + 1, done, stepsPerEpoch, loss))
+        }
+    }
+
+    func endEpoch() {
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}

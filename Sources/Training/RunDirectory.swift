@@ -1,0 +1,71 @@
+import Foundation
+
+/// The files of one run: `config.json`, `metrics.jsonl`, `checkpoints/`, `explain/`. Only rank 0
+/// touches them.
+public struct RunDirectory {
+    public let path: String
+    public init(path: String) { self.path = path }
+
+    public var configPath: String { path + "/config.json" }
+    public var metricsPath: String { path + "/metrics.jsonl" }
+    public var checkpointsPath: String { path + "/checkpoints" }
+    public var explainPath: String { path + "/explain" }
+
+    /// A directory that already holds a run: starting a new one there would overwrite its files.
+    public var holdsRun: Bool {
+        let fm = FileManager.default
+        return fm.fileExists(atPath: configPath) || fm.fileExists(atPath: checkpointsPath)
+    }
+
+    public func create() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: checkpointsPath, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigError("--out \(path): cannot create the run directory (\(error.localizedDescription))")
+        }
+    }
+
+    /// Written whole or not at all, so a crash never leaves a config.json that resume cannot read.
+    public func writeConfig(_ config: TrainConfig) throws {
+        let tmp = configPath + ".tmp"
+        do {
+            try Data(config.canonicalJSON().utf8).write(to: URL(fileURLWithPath: tmp))
+            if rename(tmp, configPath) != 0 { throw ConfigError(String(cString: strerror(errno))) }
+        } catch {
+            unlink(tmp)
+            throw ConfigError("\(configPath): cannot write the resolved config (\(error))")
+        }
+    }
+
+    public func readConfig() throws -> TrainConfig {
+        guard FileManager.default.fileExists(atPath: configPath) else {
+            throw ConfigError("--resume \(path): no config.json there; is it a run directory?")
+        }
+        return try TrainConfig.load(path: configPath)
+    }
+}
+
+/// Appends one JSON object a line; each line is flushed so `tail -f` and a killed job both see
+/// every record that was logged.
+final class MetricsLog {
+    private let handle: FileHandle?
+
+    init(path: String?) throws {
+        guard let path else { handle = nil; return }
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw ConfigError("\(path): cannot open the metrics log for writing")
+        }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    func write(_ record: [String: Any]) {
+        guard let handle,
+              let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        else { return }
+        handle.write(data + Data("\n".utf8))
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// Everything that decides a training run. Flags and `--config FILE` fill the same struct; the run
+/// directory keeps the resolved copy as `config.json`, and `--resume` starts from it.
+public struct TrainConfig: Codable, Equatable, Sendable {
+    public var data = "fashion-mnist"
+    public var out = "runs/fashion-mnist"
+    public var epochs = 10
+    /// The global batch: split across ranks, so the trajectory does not depend on the rank count.
+    public var batchSize = 128
+    public var lr: Float = 1e-3
+    public var latent = 32
+    public var hidden = [512, 256]
+    /// Decoder widths; nil mirrors `hidden`.
+    public var decoderHidden: [Int]?
+    public var activation = "relu"
+    /// bernoulli | gaussian (fixed variance) | gaussian-learned
+    public var likelihood = "bernoulli"
+    public var gaussianVariance: Float = 1
+    public var beta: Float = 1
+    /// Linear KL warm-up from 0 to beta over this many epochs (0: none).
+    public var warmupEpochs: Double = 0
+    public var binarize = false
+    public var weightDecay: Float = 0
+    /// Clip gradients to this global norm (0: no clipping).
+    public var clipNorm: Float = 0
+    public var seed: UInt64 = 0
+    public var model = "vae"
+    /// A checkpoint every N steps besides the one at each epoch end (0: epoch ends only).
+    public var checkpointEvery = 0
+    public var keepCheckpoints = 3
+    public var logEvery = 50
+    /// Parameter checksums compared across ranks every N steps and at the end.
+    public var replicaCheckEvery = 200
+    /// Stop after this many consecutive steps with a non-finite loss or gradient.
+    public var maxNonFiniteSteps = 20
+    /// Evaluate the test split at each epoch end.
+    public var evaluateTest = true
+    /// Run the explanation export on the test split when training ends.
+    public var explain = true
+    public var explainIWAE = 100
+    /// Stop after this many steps in total (0: no limit); for tests and benchmarks.
+    public var maxSteps = 0
+
+    public init() {}
+
+    public static let supportedModels = ["vae"]
+    public static let supportedLikelihoods = ["bernoulli", "gaussian", "gaussian-learned"]
+    public static let supportedActivations = ["relu", "leaky-relu", "tanh", "elu"]
+
+    /// Rejects values no run could use, naming the flag, what it takes and what it got.
+    public func validate() throws {
+        func bad(_ flag: String, _ expected: String, _ found: Any) -> ConfigError {
+            ConfigError("--\(flag) expects \(expected), got \(found)")
+        }
+        if epochs < 1 { throw bad("epochs", "a whole number of at least 1", epochs) }
+        if batchSize < 1 { throw bad("batch-size", "a whole number of at least 1", batchSize) }
+        if !(lr.isFinite && lr > 0) { throw bad("lr", "a positive number", lr) }
+        if latent < 1 { throw bad("latent", "a whole number of at least 1", latent) }
+        if hidden.isEmpty || hidden.contains(where: { $0 < 1 }) {
+            throw bad("hidden", "a comma-separated list of positive widths such as 512,256", hidden.map(String.init).joined(separator: ","))
+        }
+        if let d = decoderHidden, d.contains(where: { $0 < 1 }) {
+            throw bad("decoder-hidden", "positive widths", d.map(String.init).joined(separator: ","))
+        }
+        if !Self.supportedActivations.contains(activation) {
+            throw bad("activation", Self.supportedActivations.joined(separator: "|"), activation)
+        }
+        if !Self.supportedLikelihoods.contains(likelihood) {
+            throw bad("likelihood", Self.supportedLikelihoods.joined(separator: "|"), likelihood)
+        }
+        if !Self.supportedModels.contains(model) {
+            throw bad("model", Self.supportedModels.joined(separator: "|"), model)
+        }
+        if !(gaussianVariance.isFinite && gaussianVariance > 0) { throw bad("gaussian-variance", "a positive number", gaussianVariance) }
+        if !(beta.isFinite && beta >= 0) { throw bad("beta", "a number >= 0", beta) }
+        if !(warmupEpochs.isFinite && warmupEpochs >= 0) { throw bad("warmup-epochs", "a number >= 0", warmupEpochs) }
+        if !(weightDecay.isFinite && weightDecay >= 0) { throw bad("weight-decay", "a number >= 0", weightDecay) }
+        if !(clipNorm.isFinite && clipNorm >= 0) { throw bad("clip-norm", "a number >= 0", clipNorm) }
+        if checkpointEvery < 0 { throw bad("checkpoint-every", "a whole number >= 0", checkpointEvery) }
+        if keepCheckpoints < 1 { throw bad("keep-checkpoints", "a whole number of at least 1", keepCheckpoints) }
+        if logEvery < 1 { throw bad("log-every", "a whole number of at least 1", logEvery) }
+        if replicaCheckEvery < 1 { throw bad("replica-check-every", "a whole number of at least 1", replicaCheckEvery) }
+        if maxNonFiniteSteps < 1 { throw bad("max-nonfinite-steps", "a whole number of at least 1", maxNonFiniteSteps) }
+        if explainIWAE < 1 { throw bad("explain-iwae", "a whole number of at least 1", explainIWAE) }
+        if maxSteps < 0 { throw bad("max-steps", "a whole number >= 0", maxSteps) }
+        if out.isEmpty { throw bad("out", "a directory path", "an empty string") }
+    }
+
+    /// Reads a JSON config file; keys are the long flag names in camelCase (as in config.json).
+    /// Keys left out keep their defaults; unknown keys are refused, since they are almost always typos.
+    public static func load(path: String) throws -> TrainConfig {
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("\(path): cannot read the config file")
+        }
+        let given: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+                throw ConfigError("\(path): expected a JSON object of settings")
+            }
+            given = object
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError("\(path): not valid JSON")
+        }
+        let known = Set(Mirror(reflecting: TrainConfig()).children.compactMap(\.label))
+        if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigError("\(path): unknown key \"\(unknown)\"; known keys are \(known.sorted().joined(separator: ", "))")
+        }
+        do {
+            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as? [String: Any] ?? [:]
+            let merged = defaults.merging(given) { _, new in new }
+            return try JSONDecoder().decode(TrainConfig.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx),
+                let DecodingError.dataCorrupted(ctx) {
+            throw ConfigError("\(path): \(Self.describe(ctx))")
+        } catch {
+            throw ConfigError("\(path): not a valid config: \(error)")
+        }
+    }
+
+    private static func describe(_ ctx: DecodingError.Context) -> String {
+        let key = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+        let what = ctx.debugDescription.split(separator: "\n").first.map(String.init) ?? ""
+        return key.isEmpty ? what : "key \"\(key)\": \(what)"
+    }
+
+    /// Canonical JSON (sorted keys): what config.json holds and what ranks hash to agree.
+    public func canonicalJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        // Encoding a struct of plain values cannot fail.
+        let data = (try? encoder.encode(self)) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

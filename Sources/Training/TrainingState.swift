@@ -1,0 +1,131 @@
+import Foundation
+import MPI
+import VAE
+
+/// The model and optimizer as a checkpoint sees them: every parameter by its structural name,
+/// Adam's moments as `optimizer.m.<name>` / `optimizer.v.<name>`, and the position and configs in
+/// the metadata. Rank 0 writes and reads; the others receive by broadcast, so no shared
+/// filesystem is needed.
+final class TrainingState {
+    static let formatVersion = "1"
+    let model: VAEModel
+    let optimizer: Adam
+
+    init(model: VAEModel, optimizer: Adam) {
+        self.model = model
+        self.optimizer = optimizer
+    }
+
+    func tensors() -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
+        func slice(_ arena: UnsafeMutableBufferPointer<Float>, _ spec: TensorSpec) -> UnsafeBufferPointer<Float> {
+            UnsafeBufferPointer(rebasing: arena[spec.offset..<(spec.offset + spec.count)])
+        }
+        var list: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] = []
+        for spec in model.layout { list.append((spec.name, spec.shape, slice(model.parameters, spec))) }
+        for spec in model.layout { list.append(("optimizer.m." + spec.name, spec.shape, slice(optimizer.m, spec))) }
+        for spec in model.layout { list.append(("optimizer.v." + spec.name, spec.shape, slice(optimizer.v, spec))) }
+        return list
+    }
+
+    func metadata(position: TrainingPosition, config: TrainConfig, modelConfig: ModelConfig, worldSize: Int, datasetCount: Int) -> [String: String] {
+        [
+            "format": "mpivae-checkpoint",
+            "format_version": Self.formatVersion,
+            "model_config": ModelConfigJSON.encode(modelConfig),
+            "train_config": config.canonicalJSON(),
+            "epoch": String(position.epoch),
+            "step_in_epoch": String(position.stepInEpoch),
+            "step": String(position.globalStep),
+            "sample_position": String(position.samplePosition(datasetCount: datasetCount, batch: config.batchSize)),
+            "seed": String(config.seed),
+            "world_size": String(worldSize),
+            "adam_step": String(optimizer.step),
+        ]
+    }
+
+    /// Rank 0 writes; a failure to write is every rank's failure, so nobody trains on unsaved.
+    func save(to store: CheckpointStore, position: TrainingPosition, comm: Communicator, config: TrainConfig,
+              modelConfig: ModelConfig, datasetCount: Int, log: (String) -> Void) throws {
+        try comm.rootDecides {
+            let meta = metadata(position: position, config: config, modelConfig: modelConfig,
+                                worldSize: comm.size, datasetCount: datasetCount)
+            let tag = String(format: "e%04d-s%08d", position.epoch, position.globalStep)
+            try store.save(tensors: tensors(), metadata: meta, tag: tag)
+        }
+    }
+
+    /// Loads the newest checkpoint that verifies on rank 0 and gives it to every rank.
+    func restoreNewest(from store: CheckpointStore, comm: Communicator, modelConfig: ModelConfig,
+                       config: TrainConfig, log: (String) -> Void) throws -> TrainingPosition {
+        var header = [Int64](repeating: 0, count: 5)  // found, epoch, step in epoch, global step, adam step
+        try comm.rootDecides {
+            guard let loaded = try store.loadNewestValid(warn: { log("warning: \($0)") }) else {
+                log("warning: no checkpoint in \(store.directory) verifies; starting from the beginning")
+                return
+            }
+            let position = try install(loaded, modelConfig: modelConfig)
+            log("resuming from \(loaded.path)")
+            header = [1, Int64(position.epoch), Int64(position.stepInEpoch), Int64(position.globalStep), Int64(optimizer.step)]
+        }
+        try comm.broadcast(&header, root: 0)
+        guard header[0] == 1 else { return TrainingPosition() }
+        try comm.broadcast(model.parameters, root: 0)
+        try comm.broadcast(optimizer.m, root: 0)
+        try comm.broadcast(optimizer.v, root: 0)
+        optimizer.step = Int(header[4])
+        return TrainingPosition(epoch: Int(header[1]), stepInEpoch: Int(header[2]), globalStep: Int(header[3]))
+    }
+
+    /// Copies a verified checkpoint into the arenas after checking it belongs to this model.
+    func install(_ loaded: LoadedCheckpoint, modelConfig: ModelConfig) throws -> TrainingPosition {
+        let meta = loaded.metadata
+        guard let saved = meta["model_config"] else {
+            throw ConfigError("\(loaded.path): not an mpivae checkpoint (no model_config in its metadata)")
+        }
+        let ours = ModelConfigJSON.encode(modelConfig)
+        guard ModelConfigJSON.same(saved, ours) else {
+            throw ConfigError("\(loaded.path): written for another model (\(saved)); this run's model is \(ours)")
+        }
+        for spec in model.layout {
+            try copy(loaded, spec.name, spec, into: model.parameters)
+            try copy(loaded, "optimizer.m." + spec.name, spec, into: optimizer.m)
+            try copy(loaded, "optimizer.v." + spec.name, spec, into: optimizer.v)
+        }
+        func int(_ key: String) throws -> Int {
+            guard let text = meta[key], let v = Int(text), v >= 0 else {
+                throw ConfigError("\(loaded.path): metadata \"\(key)\" should be a whole number, found \(meta[key] ?? "nothing")")
+            }
+            return v
+        }
+        optimizer.step = try int("adam_step")
+        return TrainingPosition(epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("step"))
+    }
+
+    private func copy(_ loaded: LoadedCheckpoint, _ name: String, _ spec: TensorSpec, into arena: UnsafeMutableBufferPointer<Float>) throws {
+        guard let tensor = loaded.tensor(named: name) else {
+            throw ConfigError("\(loaded.path): tensor \(name) is missing")
+        }
+        guard tensor.shape == spec.shape, tensor.values.count == spec.count else {
+            throw ConfigError("\(loaded.path): tensor \(name) has shape \(tensor.shape), this model needs \(spec.shape)")
+        }
+        for i in 0..<spec.count { arena[spec.offset + i] = tensor.values[i] }
+    }
+}
+
+/// The model config as stored in checkpoints: sorted-key JSON, compared by value.
+enum ModelConfigJSON {
+    static func encode(_ config: ModelConfig) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(config)) ?? Data(), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> ModelConfig? {
+        try? JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8))
+    }
+
+    static func same(_ a: String, _ b: String) -> Bool {
+        guard let x = decode(a), let y = decode(b) else { return a == b }
+        return x == y
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import MPI
+import Training
+
+/// How a command ends. An error every rank agreed on is printed once by rank 0 and every rank
+/// exits non-zero in an orderly way; an error only this rank saw would leave the others waiting
+/// in a collective, so it takes the whole job down with MPI_Abort and its reason.
+enum ErrorReporting {
+    static func run(_ body: () throws -> Void) -> Int32 {
+        do {
+            try body()
+            MPIRuntime.finalize()
+            return 0
+        } catch let error as AgreedError {
+            if currentRank == 0 { printError("\(error)") }
+            MPIRuntime.finalize()
+            return 1
+        } catch {
+            if MPIRuntime.isInitialized, Communicator.world.size > 1 {
+                Communicator.world.abort(message: "rank \(Communicator.world.rank): \(error)", code: 1)
+            }
+            printError("\(error)")
+            MPIRuntime.finalize()
+            return 1
+        }
+    }
+
+    static var currentRank: Int {
+        MPIRuntime.isInitialized ? Communicator.world.rank : LaunchEnvironment.rank
+    }
+
+    static func printError(_ message: String) {
+        let line = message.replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import MPI
+import Training
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Mean -ELBO (reconstruction and KL) of a checkpoint on a dataset, and optionally the IWAE bound.")
+
+    @Option(help: "A checkpoint written by mpivae train.") var checkpoint: String
+    @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
+    @Option(help: "train or test.") var split: String = "test"
+    @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
+    @Option(help: "Seed of the evaluation noise.") var seed: UInt64 = 0
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        guard iwae >= 0 else { throw ConfigError("--iwae expects a whole number >= 0, got \(iwae)") }
+        guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
+        try MPIRuntime.initialize()
+        let comm = Communicator.world
+        let dataset = try comm.everyoneSucceeds("loading the data") { try DataSource.load(data, split: which) }
+        let (model, _) = try CheckpointedModel.load(path: checkpoint, comm: comm)
+        guard dataset.dimension == model.config.inputDim else {
+            throw AgreedError("--data \(data): samples have \(dataset.dimension) values, the checkpoint's model takes \(model.config.inputDim)")
+        }
+        let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae)
+        guard comm.rank == 0 else { return }
+        if json {
+            var object: [String: Any] = ["checkpoint": checkpoint, "data": data, "split": split, "count": result.count,
+                                         "neg_elbo": result.negELBO, "recon": result.recon, "kl": result.kl,
+                                         "world_size": comm.size]
+            if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = nll }
+            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: bytes, as: UTF8.self))
+        } else {
+            print("\(data) \(split), \(result.count) samples: "
+                + String(format: "-ELBO %.3f nats (reconstruction %.3f, KL %.3f)", result.negELBO, result.recon, result.kl))
+            if let nll = result.negLogLikelihood { print(String(format: "IWAE (K = %d): -log p(x) <= %.3f nats", iwae, nll)) }
+        }
+    }
+}
+
+extension Split {
+    init?(flag: String) {
+        switch flag {
+        case "train": self = .train
+        case "test": self = .test
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import MPI
+import Training
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a VAE, data-parallel over the ranks of the job.",
+        discussion: """
+            --batch-size is the global batch, split across ranks: the same command follows the same \
+            trajectory on any number of ranks. Flags override --config FILE, which overrides the \
+            defaults; with --resume DIR the run's saved config.json is the base.
+            """)
+
+    @Option(help: "A JSON file of settings (keys as in the run's config.json).") var config: String?
+    @Option(help: "Continue the run in this directory from its newest checkpoint that verifies.") var resume: String?
+    @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String?
+    @Option(help: "Run directory for config, metrics, checkpoints and explanations.") var out: String?
+    @Option var epochs: Int?
+    @Option(help: "Global batch size, split across ranks.") var batchSize: Int?
+    @Option var lr: Float?
+    @Option(help: "Latent dimensions.") var latent: Int?
+    @Option(help: "Encoder hidden widths, e.g. 512,256.") var hidden: String?
+    @Option(help: "Decoder hidden widths (default: the encoder's, reversed).") var decoderHidden: String?
+    @Option(help: "relu, leaky-relu, tanh or elu.") var activation: String?
+    @Option(help: "bernoulli, gaussian or gaussian-learned.") var likelihood: String?
+    @Option(help: "Variance of the fixed-variance Gaussian likelihood.") var gaussianVariance: Float?
+    @Option(help: "Weight of the KL term.") var beta: Float?
+    @Option(help: "Epochs of linear KL warm-up from 0 to beta.") var warmupEpochs: Double?
+    @Flag(inversion: .prefixedNo, help: "Dynamic binarization of the inputs.") var binarize: Bool?
+    @Option var weightDecay: Float?
+    @Option(help: "Clip gradients to this global norm (0: off).") var clipNorm: Float?
+    @Option var seed: UInt64?
+    @Option(help: "Model variant: vae.") var model: String?
+    @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery: Int?
+    @Option(help: "Checkpoints kept.") var keepCheckpoints: Int?
+    @Option(help: "Log a metrics line every N steps.") var logEvery: Int?
+    @Option(help: "Compare replica checksums every N steps.") var replicaCheckEvery: Int?
+    @Option(help: "Stop after this many non-finite steps in a row.") var maxNonfiniteSteps: Int?
+    @Flag(inversion: .prefixedNo, help: "Evaluate the test split after each epoch.") var eval: Bool?
+    @Flag(inversion: .prefixedNo, help: "Export explanations of the test split at the end.") var explain: Bool?
+    @Option(help: "Importance samples for the explanation's -log p(x) estimate.") var explainIwae: Int?
+    @Option(help: "Stop after this many steps (0: no limit).") var maxSteps: Int?
+    @Option(help: "BLAS threads per rank (default 1: ranks x threads should equal cores).") var blasThreads: Int = 1
+
+    func resolvedConfig() throws -> TrainConfig {
+        var c = TrainConfig()
+        if let resume {
+            c = try RunDirectory(path: resume).readConfig()
+            c.out = resume
+        }
+        if let config {
+            if let resume { throw ConfigError("--config \(config) and --resume \(resume) both give the base settings; the run directory keeps its config, so pass only --resume") }
+            c = try TrainConfig.load(path: config)
+        }
+        if let data { c.data = data }
+        if let out {
+            if let resume, out != resume { throw ConfigError("--out \(out) and --resume \(resume) name different run directories") }
+            c.out = out
+        }
+        if let epochs { c.epochs = epochs }
+        if let batchSize { c.batchSize = batchSize }
+        if let lr { c.lr = lr }
+        if let latent { c.latent = latent }
+        if let hidden { c.hidden = try Self.widths(hidden, flag: "hidden") }
+        if let decoderHidden { c.decoderHidden = try Self.widths(decoderHidden, flag: "decoder-hidden") }
+        if let activation { c.activation = activation }
+        if let likelihood { c.likelihood = likelihood }
+        if let gaussianVariance { c.gaussianVariance = gaussianVariance }
+        if let beta { c.beta = beta }
+        if let warmupEpochs { c.warmupEpochs = warmupEpochs }
+        if let binarize { c.binarize = binarize }
+        if let weightDecay { c.weightDecay = weightDecay }
+        if let clipNorm { c.clipNorm = clipNorm }
+        if let seed { c.seed = seed }
+        if let model { c.model = model }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
+        if let logEvery { c.logEvery = logEvery }
+        if let replicaCheckEvery { c.replicaCheckEvery = replicaCheckEvery }
+        if let maxNonfiniteSteps { c.maxNonFiniteSteps = maxNonfiniteSteps }
+        if let eval { c.evaluateTest = eval }
+        if let explain { c.explain = explain }
+        if let explainIwae { c.explainIWAE = explainIwae }
+        if let maxSteps { c.maxSteps = maxSteps }
+        try c.validate()
+        return c
+    }
+
+    static func widths(_ text: String, flag: String) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 > 0 }) else {
+            throw ConfigError("--\(flag) expects comma-separated positive widths such as 512,256, got \(text)")
+        }
+        return values
+    }
+
+    func run() throws {
+        guard blasThreads >= 1 else { throw ConfigError("--blas-threads expects a whole number of at least 1, got \(blasThreads)") }
+        let config = try resolvedConfig()
+        BLASInfo.setThreads(blasThreads)
+        try MPIRuntime.initialize()
+        let comm = Communicator.world
+        let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
+            print(line)
+            fflush(stdout)
+        }
+        let summary = try trainer.train()
+        if config.explain && !summary.stoppedBySignal {
+            try ExplainRunner.afterTraining(config: config, comm: comm)
+        }
+    }
+}
