@@ -38,7 +38,9 @@ let package = Package(
         // Driven by the multi-rank tests: exercises every collective under mpirun and prints results.
         .executableTarget(name: "mpivae-mpicheck", dependencies: ["MPI"]),
 
-        .testTarget(name: "MPITests", dependencies: ["MPI"]),
+        // Launching built tools (alone or under mpirun) with a deadline, for the tests below.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "MPITests", dependencies: ["MPI", "TestSupport"]),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "Linalg"], resources: [.copy("Fixtures")]),
@@ -46,6 +48,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "VAE", "Datasets", "SafeTensors"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "VAE", "Datasets"]),
         // Runs the built executables, under mpirun where the test needs several ranks.
-        .testTarget(name: "EndToEndTests", dependencies: []),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SafeTensors"]),
     ]
 )

@@ -1,4 +1,5 @@
 import MPI
+import TestSupport
 import XCTest
 
 /// Runs `mpivae-mpicheck` as its own job (alone, and under mpirun with 2 and 3 ranks) and checks
@@ -7,7 +8,7 @@ import XCTest
 final class MultiRankTests: XCTestCase {
     /// This process becomes an MPI singleton first, as it is whenever any in-process MPI test has
     /// run (all test targets share one test binary), so the launches always start from the
-    /// polluted environment that MPICheckLauncher.launchEnvironment must clean.
+    /// polluted environment that Launcher.launchEnvironment must clean.
     override class func setUp() {
         super.setUp()
         _ = Communicator.world
@@ -53,10 +54,10 @@ final class MultiRankTests: XCTestCase {
     func testLaunchEnvironmentDropsSingletonVariables() {
         let singletonMarkers = ProcessInfo.processInfo.environment.keys.filter { $0.hasPrefix("PMIX_") }
         XCTAssertFalse(singletonMarkers.isEmpty, "expected Open MPI to export PMIX_* after MPI_Init")
-        let environment = MPICheckLauncher.launchEnvironment()
+        let environment = Launcher.launchEnvironment()
         XCTAssertEqual(environment.keys.filter { $0.hasPrefix("PMIX_") || $0 == "OMPI_MCA_ess" || $0 == "OMPI_COMMAND" }, [])
         XCTAssertEqual(environment["PATH"], ProcessInfo.processInfo.environment["PATH"])
-        XCTAssertEqual(MPICheckLauncher.mpirunArguments(ranks: 3).contains("--allow-run-as-root"), geteuid() == 0)
+        XCTAssertEqual(Launcher.mpirunArguments(ranks: 3).contains("--allow-run-as-root"), geteuid() == 0)
     }
 
     /// Every rank 0..<size printed exactly the expected records, each once, with the right values.

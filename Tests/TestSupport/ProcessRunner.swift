@@ -4,59 +4,81 @@ import Glibc
 #endif
 
 /// What a finished (or killed) child process left behind.
-struct ProcessResult {
+public struct ProcessResult {
     /// The exit code, or nil if a signal ended the process.
-    var exitCode: Int32?
+    public var exitCode: Int32?
     /// The signal that ended the process, if one did.
-    var signal: Int32?
+    public var signal: Int32?
     /// True if the timeout ran out and the process group was killed.
-    var timedOut: Bool
-    var seconds: Double
-    var stdout: String
-    var stderr: String
+    public var timedOut: Bool
+    public var seconds: Double
+    public var stdout: String
+    public var stderr: String
     /// Processes of the child's group still running after the child itself had ended; they were
     /// killed. A launcher that cleans up after itself leaves none.
-    var strays: [Int32]
+    public var strays: [Int32]
 
     /// For assertion messages: how it ended, and its stderr.
-    var summary: String {
+    public var summary: String {
         let ending = timedOut ? "timed out" : exitCode.map { "exit \($0)" } ?? "signal \(signal ?? -1)"
         return "\(ending) after \(String(format: "%.2f", seconds)) s; stderr:\n\(stderr)"
     }
 }
 
-struct ProcessRunnerError: Error, CustomStringConvertible {
-    let description: String
+public struct ProcessRunnerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Runs a command to completion with a deadline. The child leads a new process group, so on
 /// timeout the whole tree (mpirun and every rank) is terminated rather than left hanging, and the
 /// test fails instead of blocking. Output goes to temporary files, which cannot fill up and stall
 /// the child the way an unread pipe can.
-enum ProcessRunner {
-    static func run(_ command: String, _ arguments: [String], environment: [String: String],
-                    timeout: Double) throws -> ProcessResult {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("mpitests-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outPath = directory.appendingPathComponent("stdout").path
-        let errPath = directory.appendingPathComponent("stderr").path
+public enum ProcessRunner {
+    /// A child started by `start`, to be waited for with `wait`.
+    public struct Running {
+        public let pid: pid_t
+        let directory: URL
+        let started: DispatchTime
+    }
 
+    public static func run(_ command: String, _ arguments: [String], environment: [String: String],
+                           timeout: Double) throws -> ProcessResult {
+        try wait(start(command, arguments, environment: environment), timeout: timeout)
+    }
+
+    public static func start(_ command: String, _ arguments: [String], environment: [String: String]) throws -> Running {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mpivae-tests-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let started = DispatchTime.now()
-        let pid = try spawn(command, arguments, environment: environment, stdoutPath: outPath, stderrPath: errPath)
-        let (status, timedOut) = try waitForExit(pid, timeout: timeout)
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        let strays = killStrays(group: pid)
+        let pid = try spawn(command, arguments, environment: environment,
+                            stdoutPath: directory.appendingPathComponent("stdout").path,
+                            stderrPath: directory.appendingPathComponent("stderr").path)
+        return Running(pid: pid, directory: directory, started: started)
+    }
+
+    public static func wait(_ child: Running, timeout: Double) throws -> ProcessResult {
+        defer { try? FileManager.default.removeItem(at: child.directory) }
+        let (status, timedOut) = try waitForExit(child.pid, timeout: timeout)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - child.started.uptimeNanoseconds) / 1e9
+        let strays = killStrays(group: child.pid)
 
         let termination = status & 0x7f
-        func read(_ path: String) -> String {
-            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        func read(_ name: String) -> String {
+            String(decoding: FileManager.default.contents(atPath: child.directory.appendingPathComponent(name).path) ?? Data(), as: UTF8.self)
         }
         return ProcessResult(exitCode: termination == 0 ? (status >> 8) & 0xff : nil,
                              signal: termination == 0 ? nil : termination,
                              timedOut: timedOut, seconds: seconds,
-                             stdout: read(outPath), stderr: read(errPath), strays: strays)
+                             stdout: read("stdout"), stderr: read("stderr"), strays: strays)
+    }
+
+    /// Living processes whose parent is `pid` (mpirun's ranks are its children).
+    public static func children(of pid: pid_t) -> [pid_t] {
+        let path = "/proc/\(pid)/task/\(pid)/children"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     private static func spawn(_ command: String, _ arguments: [String], environment: [String: String],
