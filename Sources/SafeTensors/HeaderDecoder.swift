@@ -1,5 +1,6 @@
 /// Turns the N header bytes into tensor entries and metadata, checking everything the format
-/// demands before any tensor byte is touched: UTF-8, strict JSON, an object at the top, known
+/// demands before any tensor byte is touched: UTF-8, strict JSON (no duplicate keys: the format
+/// forbids them, though the reference implementation lets the last one win), an object at the top, known
 /// dtypes, non-negative integer shapes and offsets, byte sizes that match dtype × shape (with
 /// overflow checks), offsets inside the data section, and tensors that tile the data section
 /// exactly (no overlap, no hole, nothing after the last tensor).
@@ -20,9 +21,11 @@ enum HeaderDecoder {
         if let bad = firstInvalidUTF8Offset(header) {
             throw error("header is not valid UTF-8 (byte \(bad) of the header, file offset \(8 + bad))")
         }
-        guard header.first == UInt8(ascii: "{") else {
-            throw error(header.isEmpty ? "header is empty (length 0); expected a JSON object"
-                                       : "header does not start with '{'; expected a JSON object")
+        // Whitespace may precede the object, as the reference implementation accepts it.
+        let first = header.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }
+        guard first == UInt8(ascii: "{") else {
+            throw error(first == nil ? "header is empty or blank (length \(header.count)); expected a JSON object"
+                                     : "header does not start with '{'; expected a JSON object")
         }
         let root: JSONValue
         do {
@@ -73,7 +76,7 @@ enum HeaderDecoder {
             case "dtype": dtypeValue = v
             case "shape": shapeValue = v
             case "data_offsets": offsetsValue = v
-            default: throw error("tensor \(q) has unexpected field \(k.quotedForMessage); expected only dtype, shape, data_offsets")
+            default: break  // other fields carry no meaning in the format; the reference ignores them too
             }
         }
         guard let dtypeValue else { throw error("tensor \(q) has no dtype") }

@@ -41,9 +41,11 @@ final class MalformedFileTests: XCTestCase {
     }
 
     func testEmptyOrNonObjectHeader() {
-        assertRejects(rawFile(""), "header is empty")
+        assertRejects(rawFile(""), "header is empty or blank (length 0)")
+        assertRejects(rawFile("        "), "header is empty or blank (length 8)")
         assertRejects(rawFile("[]"), "does not start with '{'")
-        assertRejects(rawFile(" {}"), "does not start with '{'")
+        assertRejects(rawFile(" []"), "does not start with '{'")
+        assertRejects(rawFile(headerBytes: [0xEF, 0xBB, 0xBF] + Array("{}".utf8)), "does not start with '{'")  // byte-order mark
         assertRejects(rawFile("\"x\""), "does not start with '{'")
     }
 
@@ -86,8 +88,9 @@ final class MalformedFileTests: XCTestCase {
         assertRejects(rawFile("{\"w\":{\"shape\":[2],\"data_offsets\":[0,8]}}", data: f8), "tensor 'w' has no dtype")
         assertRejects(rawFile("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", data: f8), "tensor 'w' has no shape")
         assertRejects(rawFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[2]}}", data: f8), "tensor 'w' has no data_offsets")
-        assertRejects(rawFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"offsets\":[0,8]}}", data: f8),
-                      "unexpected field 'offsets'")
+        // Fields the format does not define are ignored, as by the reference implementation.
+        let extra = try? SafeTensorsFile.parse(bytes: rawFile("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"note\":[1]}}", data: f8), source: "x")
+        XCTAssertEqual(extra?.entry("w")?.range, 0..<8)
     }
 
     func testUnknownOrMistypedDtype() {

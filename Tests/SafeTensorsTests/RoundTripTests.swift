@@ -80,7 +80,7 @@ final class RoundTripTests: XCTestCase {
 
     func testReaderAcceptsWhatTheFormatAllows() throws {
         // Tensors listed out of offset order, extra JSON whitespace, a null __metadata__, escapes.
-        let header = "{ \"b\" : {\"data_offsets\":[4,12],\"dtype\":\"F32\",\"shape\":[2]},\n\t\"a\\\"\\u00e9\\ud83d\\ude00\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]},"
+        let header = "\n { \"b\" : {\"data_offsets\":[4,12],\"dtype\":\"F32\",\"shape\":[2]},\n\t\"a\\\"\\u00e9\\ud83d\\ude00\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]},"
             + "\"z\":{\"dtype\":\"F32\",\"shape\":[0,3],\"data_offsets\":[12,12]},\"__metadata__\":null}\r\n  \t"
         let f = try SafeTensorsFile.parse(bytes: rawFile(header, data: floatBytes([1, 2, 3])), source: "ok")
         XCTAssertEqual(f.tensors.map { $0.name }, ["a\"é😀", "b", "z"])
