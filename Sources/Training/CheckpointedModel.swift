@@ -26,10 +26,8 @@ public enum CheckpointedModel {
         try comm.rootDecides {
             guard let loaded else { return }
             for spec in model.layout {
-                guard let tensor = loaded.tensor(named: spec.name), tensor.shape == spec.shape, tensor.values.count == spec.count else {
-                    throw ConfigError("\(path): tensor \(spec.name) is missing or has the wrong shape for the model its metadata describes")
-                }
-                for i in 0..<spec.count { model.parameters[spec.offset + i] = tensor.values[i] }
+                try loaded.copy(spec.name, shape: spec.shape,
+                                into: UnsafeMutableBufferPointer(rebasing: model.parameters[spec.offset..<(spec.offset + spec.count)]))
             }
         }
         try comm.broadcast(model.parameters, root: 0)

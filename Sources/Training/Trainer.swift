@@ -62,7 +62,7 @@ public final class Trainer {
 
         let optimizer = Adam(count: model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
         let state = TrainingState(model: model, optimizer: optimizer)
-        let store = CheckpointStore(directory: run.checkpointsPath, keep: config.keepCheckpoints)
+        let store = CheckpointStore(runDirectory: run.path, keepLast: config.keepCheckpoints)
 
         // Rank 0's parameters (or its checkpoint) become everyone's: replicas start identical.
         var position = TrainingPosition()

@@ -7,7 +7,6 @@ import VAE
 /// the metadata. Rank 0 writes and reads; the others receive by broadcast, so no shared
 /// filesystem is needed.
 final class TrainingState {
-    static let formatVersion = "1"
     let model: VAEModel
     let optimizer: Adam
 
@@ -30,7 +29,6 @@ final class TrainingState {
     func metadata(position: TrainingPosition, config: TrainConfig, modelConfig: ModelConfig, worldSize: Int, datasetCount: Int) -> [String: String] {
         [
             "format": "mpivae-checkpoint",
-            "format_version": Self.formatVersion,
             "model_config": ModelConfigJSON.encode(modelConfig),
             "train_config": config.canonicalJSON(),
             "epoch": String(position.epoch),
@@ -102,13 +100,8 @@ final class TrainingState {
     }
 
     private func copy(_ loaded: LoadedCheckpoint, _ name: String, _ spec: TensorSpec, into arena: UnsafeMutableBufferPointer<Float>) throws {
-        guard let tensor = loaded.tensor(named: name) else {
-            throw ConfigError("\(loaded.path): tensor \(name) is missing")
-        }
-        guard tensor.shape == spec.shape, tensor.values.count == spec.count else {
-            throw ConfigError("\(loaded.path): tensor \(name) has shape \(tensor.shape), this model needs \(spec.shape)")
-        }
-        for i in 0..<spec.count { arena[spec.offset + i] = tensor.values[i] }
+        try loaded.copy(name, shape: spec.shape,
+                        into: UnsafeMutableBufferPointer(rebasing: arena[spec.offset..<(spec.offset + spec.count)]))
     }
 }
 
