@@ -5,6 +5,12 @@ import Foundation
 public struct SVGFragment {
     public let markup: String
     init(_ markup: String) { self.markup = markup }
+
+    /// The chart as a file of its own: a standalone SVG needs its namespace to be drawn.
+    public var standalone: String {
+        let svg = markup.hasPrefix("<svg ") ? "<svg xmlns=\"http://www.w3.org/2000/svg\" " + markup.dropFirst(5) : Substring(markup)
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg + "\n"
+    }
 }
 
 /// Small dependency-free SVG charts for the report: bars, error bars and a labelled scatter.
