@@ -124,28 +124,28 @@ struct ExportWriter {
     }
 
     func writeTables(_ stats: LatentStatistics, summary: ExplainSummary, out: OutputSet) throws {
-        var dims = CSVTable(header: ["dim", "posterior_mean_variance", "active", "mean_kl", "aggregate_mean", "aggregate_std"])
+        var dims = CSVDocument(header: ["dim", "posterior_mean_variance", "active", "mean_kl", "aggregate_mean", "aggregate_std"])
         for x in summary.dimensions {
             dims.add(["\(x.dim)", NumberFormat.double(x.posteriorMeanVariance), x.active ? "1" : "0",
                       NumberFormat.double(x.meanKL), NumberFormat.double(x.aggregateMean), NumberFormat.double(x.aggregateStd)])
         }
         try out.csv("dimensions.csv", dims)
 
-        var sorted = CSVTable(header: ["rank", "dim", "mean_kl", "active"])
+        var sorted = CSVDocument(header: ["rank", "dim", "mean_kl", "active"])
         for (r, j) in stats.dimensionsByKL.enumerated() {
             sorted.add(["\(r + 1)", "\(j)", NumberFormat.double(stats.meanKL[j]), stats.activeDimensions.contains(j) ? "1" : "0"])
         }
         try out.csv("kl_per_dim_sorted.csv", sorted)
 
         if !summary.classes.isEmpty {
-            var classes = CSVTable(header: ["label", "name", "count", "mean_neg_elbo"] + (0..<stats.latent).map { "mean_mu_\($0)" })
+            var classes = CSVDocument(header: ["label", "name", "count", "mean_neg_elbo"] + (0..<stats.latent).map { "mean_mu_\($0)" })
             for c in summary.classes {
                 classes.add(["\(c.label)", c.name, "\(c.count)", NumberFormat.double(c.meanNegELBO)] + c.meanMu.map(NumberFormat.double))
             }
             try out.csv("classes.csv", classes)
         }
 
-        var typical = CSVTable(header: ["kind", "rank", "index", "neg_elbo", "label"])
+        var typical = CSVDocument(header: ["kind", "rank", "index", "neg_elbo", "label"])
         for (kind, refs) in [("most_typical", summary.mostTypical), ("least_typical", summary.leastTypical)] {
             for (r, s) in refs.enumerated() {
                 typical.add([kind, "\(r + 1)", "\(s.index)", NumberFormat.double(s.negELBO), s.label.map { "\($0)" } ?? ""])

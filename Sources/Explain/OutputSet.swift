@@ -33,7 +33,7 @@ final class OutputSet {
         files.append(name)
     }
 
-    func csv(_ name: String, _ table: CSVTable) throws {
+    func csv(_ name: String, _ table: CSVDocument) throws {
         try table.write(to: path(name))
         files.append(name)
     }

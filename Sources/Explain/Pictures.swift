@@ -47,7 +47,7 @@ struct Pictures {
         var z = [Float](repeating: 0, count: count * d)
         z.withUnsafeMutableBufferPointer { p in
             for i in 0..<count {
-                NoiseGenerator.fillGaussian(seed: seed, epoch: 0, sampleIndex: i, stream: Self.priorStream,
+                NoiseGenerator.fillGaussian(seed: seed, epoch: Self.priorEpoch, sampleIndex: i, stream: Self.priorStream,
                                             into: p.baseAddress! + i * d, count: d)
             }
         }
@@ -57,9 +57,10 @@ struct Pictures {
         return try ImageGrid.compose(tiles, columns: columns)
     }
 
-    /// A stream number of the counter-based generator that training never uses, so prior samples
-    /// do not replay the noise of any training step.
-    static let priorStream = 0x5052
+    /// A (epoch, stream) key of the counter-based generator that neither training (epochs >= 0)
+    /// nor evaluation (epoch 0) uses, so prior samples replay no other noise.
+    static let priorEpoch = -1
+    static let priorStream = 3
 
     /// One row per sample: the input, then d mu_j / d x for each dimension in `dims`, each map
     /// scaled to its own largest magnitude (blue lowers mu_j, red raises it).

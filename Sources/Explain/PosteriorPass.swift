@@ -40,9 +40,9 @@ enum PosteriorPass {
             mu.withUnsafeBufferPointer { m in
                 logvar.withUnsafeBufferPointer { l in
                     arrays.append(rows: b, mu: m, logvar: l,
-                                  negELBO: evals.map { Float($0.negELBO) },
+                                  negELBO: evals.map { Float($0.negativeELBO) },
                                   recon: evals.map { Float($0.recon) },
-                                  negLogPxIWAE: options.iwaeK > 0 ? evals.map { Float($0.negLogPxIWAE) } : [])
+                                  negLogPxIWAE: options.iwaeK > 0 ? evals.map { Float($0.iwaeNLL ?? .nan) } : [])
                 }
             }
             start += b

@@ -39,15 +39,16 @@ struct SampleExplainer {
 
         let found = NearestNeighbours.search(query: mu[...], reference: reference.mu, latent: d, k: options.neighbours,
                                              excluding: reference.sameAsEvaluation ? index : nil)
-        let neighbours = found.map {
-            ExplainSummary.Neighbour(index: $0.index, distance: $0.distance,
-                                     label: reference.source.labels.map { l in Int(l[$0.index]) })
+        let referenceLabels = reference.source.labels
+        let neighbours = found.map { hit in
+            ExplainSummary.Neighbour(index: hit.index, distance: hit.distance,
+                                     label: referenceLabels.map { Int($0[hit.index]) })
         }
 
         let dir = "samples/\(index)"
         try output.subdirectory(dir)
         var files: [String] = []
-        var table = CSVTable(header: ["dim", "mu", "std", "kl", "rank_by_kl"])
+        var table = CSVDocument(header: ["dim", "mu", "std", "kl", "rank_by_kl"])
         let rankOf = Dictionary(uniqueKeysWithValues: top.enumerated().map { ($1, $0 + 1) })
         for j in 0..<d {
             table.add(["\(j)", NumberFormat.float(mu[j]), NumberFormat.double(std[j]), NumberFormat.double(kl[j]), "\(rankOf[j] ?? 0)"])
@@ -60,7 +61,7 @@ struct SampleExplainer {
             try output.png("\(dir)/saliency.png", try pictures.saliency(inputs: x, rows: 1, dims: [shown]))
             let occ = try pictures.occlusion(inputs: x, rows: 1, dims: [Array(shown.prefix(4))])
             try output.png("\(dir)/occlusion.png", occ.image)
-            let strip = x + reference.source.rows(neighbours.map(\.index))
+            let strip = x + reference.source.rows(neighbours.map { $0.index })
             try output.png("\(dir)/neighbours.png", try pictures.strip(inputs: strip, rows: 1 + neighbours.count))
             try output.png("\(dir)/traversal.png",
                            try pictures.traversal(base: mu, dims: shown, centre: mu.map(Double.init), std: stats.aggregateStd))

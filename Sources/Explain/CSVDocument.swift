@@ -1,7 +1,7 @@
 import Foundation
 
 /// A CSV table (RFC 4180 quoting) written in one piece.
-struct CSVTable {
+struct CSVDocument {
     let header: [String]
     private(set) var rows: [[String]] = []
 
