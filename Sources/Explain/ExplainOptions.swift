@@ -1,0 +1,73 @@
+/// What to explain and how much of it. Defaults suit 28x28 images and a few dozen latent dims.
+public struct ExplainOptions {
+    /// Directory receiving every output file; created if missing.
+    public var outDir: String
+    /// Importance samples for the IWAE estimate of -log p(x); 0 skips it (and its .npy).
+    public var iwaeK: Int = 100
+    /// Indices into the evaluation set that get a per-sample explanation.
+    public var samples: [Int] = []
+    /// Rows encoded per Evaluator call: bounds memory whatever the data size.
+    public var batchSize: Int = 100
+    /// Seeds the noise of -ELBO, IWAE and prior samples, so reruns give the same files.
+    public var seed: UInt64 = 0
+    /// A dimension is active when the variance over the data of its posterior mean exceeds this.
+    public var activeThreshold: Float = 0.01
+    /// How many of the most informative dimensions get traversals and saliency maps.
+    public var topDimensions: Int = 8
+    /// Columns of a latent traversal, spread evenly over +-2 standard deviations.
+    public var traversalSteps: Int = 9
+    /// Side of the square grey patch moved over the image for occlusion attribution.
+    public var occlusionPatch: Int = 4
+    /// Grey level (0...1) used to occlude.
+    public var occlusionValue: Float = 0.5
+    /// Nearest neighbours shown per explained sample.
+    public var neighbours: Int = 8
+    /// Samples in the originals/reconstructions, typical/anomalous and saliency pictures.
+    public var gallerySize: Int = 16
+    /// Samples drawn from the prior.
+    public var priorSamples: Int = 64
+    /// Points drawn in the SVG scatter (the PNG scatter draws all of them).
+    public var scatterMaxPoints: Int = 3000
+    /// Pixel enlargement of 28x28 tiles in pictures.
+    public var upscale: Int = 3
+    /// Names for class labels 0..<n (e.g. Fashion-MNIST's "T-shirt/top", ...); numbers otherwise.
+    public var classNames: [String] = []
+    /// Skip report.html (arrays, tables and pictures are still written).
+    public var writeReport: Bool = true
+
+    public init(outDir: String) { self.outDir = outDir }
+
+    /// Fashion-MNIST's class names in label order.
+    public static let fashionMNISTClassNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
+
+    /// Checks every setting against the data before any work (on every rank alike, so all ranks
+    /// fail together and none waits in a collective).
+    func validate(count: Int, latent: Int) throws {
+        func positive(_ v: Int, _ name: String) throws {
+            guard v > 0 else { throw ExplainError("explain option \(name): expected a positive number, found \(v)") }
+        }
+        guard !outDir.isEmpty else { throw ExplainError("explain --out: expected a directory path, found an empty string") }
+        guard iwaeK >= 0 else { throw ExplainError("explain --iwae: expected 0 or more importance samples, found \(iwaeK)") }
+        try positive(batchSize, "batchSize")
+        try positive(topDimensions, "topDimensions")
+        try positive(traversalSteps, "traversalSteps")
+        try positive(occlusionPatch, "occlusionPatch")
+        try positive(gallerySize, "gallerySize")
+        try positive(upscale, "upscale")
+        guard neighbours >= 0, priorSamples >= 0, scatterMaxPoints >= 0 else {
+            throw ExplainError("explain options: expected neighbours, priorSamples and scatterMaxPoints >= 0, found \(neighbours), \(priorSamples), \(scatterMaxPoints)")
+        }
+        guard activeThreshold.isFinite, activeThreshold >= 0 else {
+            throw ExplainError("explain option activeThreshold: expected a finite number >= 0, found \(activeThreshold)")
+        }
+        guard occlusionValue.isFinite else { throw ExplainError("explain option occlusionValue: expected a finite grey level, found \(occlusionValue)") }
+        guard count > 0 else { throw ExplainError("explain --data: expected at least one sample to explain, found an empty dataset") }
+        for s in samples where s < 0 || s >= count {
+            throw ExplainError("explain --sample \(s): expected an index of the evaluation set in 0..<\(count), found \(s)")
+        }
+        guard latent > 0 else { throw ExplainError("explain --checkpoint: expected a model with a latent dimension > 0, found \(latent)") }
+    }
+}

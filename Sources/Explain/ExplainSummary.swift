@@ -1,0 +1,93 @@
+import Foundation
+
+/// What the export found and wrote; also serialized as summary.json. Every rank returns the same
+/// value (rank 0 broadcasts it), so the caller can log it anywhere.
+public struct ExplainSummary: Codable, Equatable {
+    public struct Dimension: Codable, Equatable {
+        public var dim: Int
+        public var posteriorMeanVariance: Double
+        public var active: Bool
+        public var meanKL: Double
+        public var aggregateMean: Double
+        public var aggregateStd: Double
+    }
+    public struct ClassSummary: Codable, Equatable {
+        public var label: Int
+        public var name: String
+        public var count: Int
+        public var meanNegELBO: Double
+        public var meanMu: [Double]
+    }
+    public struct SampleRef: Codable, Equatable {
+        public var index: Int
+        public var negELBO: Double
+        public var label: Int?
+    }
+    public struct Neighbour: Codable, Equatable {
+        public var index: Int
+        public var distance: Double
+        public var label: Int?
+    }
+    public struct SampleExplanation: Codable, Equatable {
+        public var index: Int
+        public var label: Int?
+        public var negELBO: Double
+        public var negLogPxIWAE: Double?
+        public var mu: [Double]
+        public var std: [Double]
+        public var klPerDim: [Double]
+        /// Its own dimensions by decreasing KL.
+        public var topDimensions: [Int]
+        /// From the training set (or the evaluation set when none was given), by posterior mean.
+        public var neighbours: [Neighbour]
+        public var neighbourSource: String
+        public var files: [String]
+    }
+
+    public var format = "mpivae-explain/1"
+    public var count: Int
+    public var latent: Int
+    public var ranks: Int
+    public var provenance: [String: String]
+    public var iwaeK: Int
+    public var activeThreshold: Double
+    public var activeUnits: Int
+    public var activeDimensions: [Int]
+    public var dimensions: [Dimension]
+    /// Dimensions by decreasing mean KL.
+    public var dimensionsByKL: [Int]
+    public var meanNegELBO: Double
+    public var meanRecon: Double
+    public var meanKL: Double
+    public var meanNegLogPxIWAE: Double?
+    public var classes: [ClassSummary]
+    public var mostTypical: [SampleRef]
+    public var leastTypical: [SampleRef]
+    public var samples: [SampleExplanation]
+    /// Paths relative to the output directory.
+    public var files: [String]
+    public var seconds: [String: Double]
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        } catch {
+            throw ExplainError("summary.json: could not encode the summary (\(error))")
+        }
+    }
+
+    static func decode(json: String) throws -> ExplainSummary {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do {
+            return try decoder.decode(ExplainSummary.self, from: Data(json.utf8))
+        } catch {
+            throw ExplainError("explain: could not read the summary broadcast by rank 0 (\(error))")
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Datasets
+import Foundation
+import VAE
+
+/// Everything rank 0 writes once it holds the whole evaluation set's posterior arrays.
+struct ExportWriter {
+    let model: VAEModel
+    let dataset: Dataset
+    let trainSet: Dataset?
+    let options: ExplainOptions
+    let checkpointInfo: [String: String]
+    let ranks: Int
+
+    func write(_ a: PosteriorArrays, seconds: [String: Double], log: (String) -> Void) throws -> ExplainSummary {
+        var seconds = seconds
+        var clock = Stopwatch()
+        let out = try OutputSet(directory: options.outDir)
+        let n = a.count, d = a.latent
+
+        try out.npy("mu.npy", a.mu, shape: [n, d])
+        try out.npy("logvar.npy", a.logvar, shape: [n, d])
+        try out.npy("kl_per_dim.npy", a.klPerDim, shape: [n, d])
+        try out.npy("neg_elbo.npy", a.negELBO, shape: [n])
+        try out.npy("recon.npy", a.recon, shape: [n])
+        if !a.negLogPxIWAE.isEmpty { try out.npy("neg_log_px_iwae.npy", a.negLogPxIWAE, shape: [n]) }
+        let labels = dataset.labels.flatMap { $0.count == n ? $0 : nil }
+        if let labels { try out.npy("labels.npy", labels, shape: [n]) }
+
+        let stats = LatentStatistics(a, labels: labels, activeThreshold: options.activeThreshold)
+        var summary = makeSummary(a, stats: stats, labels: labels)
+        try writeTables(stats, summary: summary, out: out)
+        seconds["arrays_and_tables"] = clock.lap()
+
+        let probe = ModelProbe(model: model, maxBatch: max(options.batchSize, 64))
+        let shape = ImageShape(sampleShape: dataset.sampleShape)
+        let pictures = shape.map { Pictures(shape: $0, probe: probe, options: options) }
+        if let pictures {
+            try writePictures(pictures, arrays: a, stats: stats, labels: labels, out: out)
+        } else {
+            log("explain: samples of shape \(dataset.sampleShape) are not images; pictures skipped")
+        }
+        // The scatter is an SVG file as well, so that the legend names the classes.
+        let scatterDims = Self.scatterDimensions(stats)
+        let scatter = scatterSVG(a, stats: stats, labels: labels, dims: scatterDims)
+        try out.text("latent_scatter.svg", scatter.standalone)
+        seconds["pictures"] = clock.lap()
+
+        let explainer = SampleExplainer(arrays: a, stats: stats, dataset: dataset, trainSet: trainSet,
+                                        pictures: pictures, probe: probe, options: options)
+        var unique: [Int] = []
+        for s in options.samples where !unique.contains(s) { unique.append(s) }
+        if !unique.isEmpty {
+            let reference = explainer.referenceMeans(log: log)
+            for s in unique { summary.samples.append(try explainer.explain(s, reference: reference, output: out)) }
+        }
+        seconds["samples"] = clock.lap()
+
+        out.reserve("summary.json")
+        if options.writeReport { out.reserve("report.html") }
+        summary.files = out.files
+        if options.writeReport {
+            let report = ReportBuilder(summary: summary, stats: stats, arrays: a, labels: labels, options: options,
+                                       datasetName: dataset.name, pngs: out.pngs, scatter: scatter, scatterDims: scatterDims)
+            try report.build().write(to: out.path("report.html"))
+        }
+        seconds["report"] = clock.lap()
+        summary.seconds = seconds
+        try FileOutput.write(try summary.json() + "\n", to: out.path("summary.json"))
+        return summary
+    }
+
+    static func scatterDimensions(_ stats: LatentStatistics) -> (Int, Int) {
+        let top = stats.dimensionsByKL
+        return (top[0], top.count > 1 ? top[1] : top[0])
+    }
+
+    func column(_ a: PosteriorArrays, _ j: Int) -> [Float] {
+        stride(from: j, to: a.mu.count, by: a.latent).map { a.mu[$0] }
+    }
+
+    func scatterSVG(_ a: PosteriorArrays, stats: LatentStatistics, labels: [Int32]?, dims: (Int, Int)) -> SVGFragment {
+        SVGChart.scatter(x: column(a, dims.0), y: column(a, dims.1), labels: labels, classNames: options.classNames,
+                         title: "Posterior means: the two most informative dimensions",
+                         xLabel: "z\(dims.0) (mean KL \(NumberFormat.fixed(stats.meanKL[dims.0], 2)))",
+                         yLabel: "z\(dims.1) (mean KL \(NumberFormat.fixed(stats.meanKL[dims.1], 2)))",
+                         maxPoints: options.scatterMaxPoints)
+    }
+
+    func className(_ label: Int) -> String {
+        label >= 0 && label < options.classNames.count ? options.classNames[label] : "\(label)"
+    }
+
+    func makeSummary(_ a: PosteriorArrays, stats: LatentStatistics, labels: [Int32]?) -> ExplainSummary {
+        var provenance = checkpointInfo
+        if provenance["data"] == nil { provenance["data"] = dataset.name }
+        provenance["data_fingerprint"] = String(dataset.fingerprint, radix: 16)
+        provenance["noise_seed"] = "\(options.seed)"
+        provenance["iwae_k"] = "\(options.iwaeK)"
+        provenance["ranks"] = "\(ranks)"
+        provenance["samples"] = "\(a.count)"
+        if let t = trainSet { provenance["neighbour_data"] = t.name }
+        let dims = (0..<a.latent).map {
+            ExplainSummary.Dimension(dim: $0, posteriorMeanVariance: stats.posteriorMeanVariance[$0],
+                                     active: stats.activeDimensions.contains($0), meanKL: stats.meanKL[$0],
+                                     aggregateMean: stats.aggregateMean[$0], aggregateStd: stats.aggregateStd[$0])
+        }
+        func ref(_ i: Int) -> ExplainSummary.SampleRef {
+            ExplainSummary.SampleRef(index: i, negELBO: Double(a.negELBO[i]), label: labels.map { Int($0[i]) })
+        }
+        let g = min(options.gallerySize, a.count)
+        return ExplainSummary(
+            count: a.count, latent: a.latent, ranks: ranks, provenance: provenance, iwaeK: options.iwaeK,
+            activeThreshold: stats.activeThreshold, activeUnits: stats.activeUnits,
+            activeDimensions: stats.activeDimensions, dimensions: dims, dimensionsByKL: stats.dimensionsByKL,
+            meanNegELBO: stats.meanNegELBO, meanRecon: stats.meanRecon, meanKL: stats.meanKL.reduce(0, +),
+            meanNegLogPxIWAE: stats.meanNegLogPxIWAE,
+            classes: stats.classes.map {
+                ExplainSummary.ClassSummary(label: $0.label, name: className($0.label), count: $0.count,
+                                            meanNegELBO: $0.meanNegELBO, meanMu: $0.meanMu)
+            },
+            mostTypical: stats.indicesByNegELBO.prefix(g).map(ref),
+            leastTypical: stats.indicesByNegELBO.suffix(g).reversed().map(ref),
+            samples: [], files: [], seconds: [:])
+    }
+
+    func writeTables(_ stats: LatentStatistics, summary: ExplainSummary, out: OutputSet) throws {
+        var dims = CSVDocument(header: ["dim", "posterior_mean_variance", "active", "mean_kl", "aggregate_mean", "aggregate_std"])
+        for x in summary.dimensions {
+            dims.add(["\(x.dim)", NumberFormat.double(x.posteriorMeanVariance), x.active ? "1" : "0",
+                      NumberFormat.double(x.meanKL), NumberFormat.double(x.aggregateMean), NumberFormat.double(x.aggregateStd)])
+        }
+        try out.csv("dimensions.csv", dims)
+
+        var sorted = CSVDocument(header: ["rank", "dim", "mean_kl", "active"])
+        for (r, j) in stats.dimensionsByKL.enumerated() {
+            sorted.add(["\(r + 1)", "\(j)", NumberFormat.double(stats.meanKL[j]), stats.activeDimensions.contains(j) ? "1" : "0"])
+        }
+        try out.csv("kl_per_dim_sorted.csv", sorted)
+
+        if !summary.classes.isEmpty {
+            var classes = CSVDocument(header: ["label", "name", "count", "mean_neg_elbo"] + (0..<stats.latent).map { "mean_mu_\($0)" })
+            for c in summary.classes {
+                classes.add(["\(c.label)", c.name, "\(c.count)", NumberFormat.double(c.meanNegELBO)] + c.meanMu.map(NumberFormat.double))
+            }
+            try out.csv("classes.csv", classes)
+        }
+
+        var typical = CSVDocument(header: ["kind", "rank", "index", "neg_elbo", "label"])
+        for (kind, refs) in [("most_typical", summary.mostTypical), ("least_typical", summary.leastTypical)] {
+            for (r, s) in refs.enumerated() {
+                typical.add([kind, "\(r + 1)", "\(s.index)", NumberFormat.double(s.negELBO), s.label.map { "\($0)" } ?? ""])
+            }
+        }
+        try out.csv("typicality.csv", typical)
+    }
+
+    /// Samples for the saliency and occlusion galleries: the first of each class when there are
+    /// labels (one row per class reads best), else the first few.
+    func galleryIndices(labels: [Int32]?, count: Int) -> [Int] {
+        let limit = min(10, options.gallerySize, count)
+        guard let labels else { return Array(0..<limit) }
+        var seen = Set<Int32>(), picked: [Int] = []
+        for (i, l) in labels.enumerated() where !seen.contains(l) {
+            seen.insert(l); picked.append(i)
+            if picked.count == limit { break }
+        }
+        return picked
+    }
+
+    func writePictures(_ p: Pictures, arrays a: PosteriorArrays, stats: LatentStatistics, labels: [Int32]?, out: OutputSet) throws {
+        let n = a.count, d = a.latent
+        let g = min(options.gallerySize, n)
+        func mus(_ idx: [Int]) -> [Float] { idx.flatMap { a.muRow($0) } }
+
+        let first = Array(0..<g)
+        try out.png("reconstructions.png", try p.comparison(inputs: dataset.rows(first), mu: mus(first), rows: g))
+
+        let top = Array(stats.dimensionsByKL.prefix(min(options.topDimensions, d)))
+        let centre = stats.aggregateMean.map(Float.init)
+        try out.png("traversals.png", try p.traversal(base: centre, dims: top, centre: stats.aggregateMean, std: stats.aggregateStd))
+
+        if options.priorSamples > 0 {
+            try out.png("prior_samples.png", try p.priorSamples(count: options.priorSamples, seed: options.seed))
+        }
+
+        let gallery = galleryIndices(labels: labels, count: n)
+        let x = dataset.rows(gallery)
+        let shown = Array(top.prefix(6))
+        try out.png("saliency.png", try p.saliency(inputs: x, rows: gallery.count, dims: gallery.map { _ in shown }))
+        try out.png("occlusion.png", try p.occlusion(inputs: x, rows: gallery.count,
+                                                     dims: gallery.map { _ in Array(top.prefix(4)) }).image)
+
+        let dims = Self.scatterDimensions(stats)
+        try out.png("latent_scatter.png", ScatterRaster.render(x: column(a, dims.0), y: column(a, dims.1), labels: labels))
+
+        // Anomalies by the tighter IWAE bound when it was computed, else by -ELBO.
+        let score = a.negLogPxIWAE.isEmpty ? a.negELBO : a.negLogPxIWAE
+        let anomalous = Array(LatentStatistics.order(score).suffix(g).reversed())
+        try out.png("anomalies.png", try p.comparison(inputs: dataset.rows(anomalous), mu: mus(anomalous), rows: anomalous.count))
+        let typical = Array(stats.indicesByNegELBO.prefix(g))
+        try out.png("typical.png", try p.comparison(inputs: dataset.rows(typical), mu: mus(typical), rows: typical.count))
+    }
+}
+
+/// Wall-clock laps for the timing section of the summary.
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    init() {}
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+    private let start = DispatchTime.now().uptimeNanoseconds
+    var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+}

@@ -1,0 +1,84 @@
+import VAE
+
+/// The model questions the pictures ask (encode, decode, gradients), answered in batches of at
+/// most `maxBatch` rows through one Evaluator whose buffers are allocated once.
+final class ModelProbe {
+    let evaluator: Evaluator
+    let maxBatch: Int
+    let inputDim: Int
+    let latent: Int
+    private var input: [Float]
+    private var muBuffer: [Float]
+    private var logvarBuffer: [Float]
+    private var out: [Float]
+
+    init(model: VAEModel, maxBatch: Int) {
+        self.maxBatch = max(1, maxBatch)
+        inputDim = model.config.inputDim
+        latent = model.config.latent
+        evaluator = Evaluator(model: model, maxBatch: self.maxBatch)
+        input = [Float](repeating: 0, count: self.maxBatch * inputDim)
+        muBuffer = [Float](repeating: 0, count: self.maxBatch * latent)
+        logvarBuffer = muBuffer
+        out = input
+    }
+
+    /// Posterior means and log-variances of `rows` inputs laid out row-major in `x`.
+    func encode(_ x: [Float], rows: Int) -> (mu: [Float], logvar: [Float]) {
+        var mu = [Float](), logvar = [Float]()
+        mu.reserveCapacity(rows * latent); logvar.reserveCapacity(rows * latent)
+        var start = 0
+        while start < rows {
+            let b = min(maxBatch, rows - start)
+            x.withUnsafeBufferPointer { src in
+                muBuffer.withUnsafeMutableBufferPointer { m in
+                    logvarBuffer.withUnsafeMutableBufferPointer { l in
+                        evaluator.encode(batch: b, input: src.baseAddress! + start * inputDim,
+                                         mu: m.baseAddress!, logvar: l.baseAddress!)
+                    }
+                }
+            }
+            mu += muBuffer.prefix(b * latent)
+            logvar += logvarBuffer.prefix(b * latent)
+            start += b
+        }
+        return (mu, logvar)
+    }
+
+    /// Decoder means for `rows` latent codes laid out row-major in `z`.
+    func decode(_ z: [Float], rows: Int) -> [Float] {
+        var result = [Float]()
+        result.reserveCapacity(rows * inputDim)
+        var start = 0
+        while start < rows {
+            let b = min(maxBatch, rows - start)
+            z.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { o in
+                    evaluator.decode(batch: b, z: src.baseAddress! + start * latent, output: o.baseAddress!)
+                }
+            }
+            result += out.prefix(b * inputDim)
+            start += b
+        }
+        return result
+    }
+
+    /// d mu[dimension] / d x for each of `rows` inputs.
+    func saliency(_ x: [Float], rows: Int, dimension: Int) -> [Float] {
+        var result = [Float]()
+        result.reserveCapacity(rows * inputDim)
+        var start = 0
+        while start < rows {
+            let b = min(maxBatch, rows - start)
+            x.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { o in
+                    evaluator.posteriorMeanGradient(batch: b, input: src.baseAddress! + start * inputDim,
+                                                    dimension: dimension, into: o.baseAddress!)
+                }
+            }
+            result += out.prefix(b * inputDim)
+            start += b
+        }
+        return result
+    }
+}

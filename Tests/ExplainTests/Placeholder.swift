@@ -1,2 +1,0 @@
-import XCTest
-final class ExplainTestsPlaceholder: XCTestCase { func testBuilds() {} }
