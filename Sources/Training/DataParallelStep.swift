@@ -29,7 +29,6 @@ final class DataParallelStep {
     let comm: Communicator
     /// Gradients followed by the tail: exactly what is allreduced.
     let reduced: UnsafeMutableBufferPointer<Float>
-    let uniforms: UnsafeMutableBufferPointer<Float>
 
     init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator) throws {
         self.model = model
@@ -41,29 +40,20 @@ final class DataParallelStep {
         let maxRows = (config.batchSize + comm.size - 1) / comm.size
         workspace = TrainingWorkspace(model: model, maxBatch: max(1, maxRows))
         reduced = model.gradientsWithTail
-        precondition(reduced.count == model.parameterCount + Tail.allCases.count, "gradient arena lacks the reduction tail")
-        uniforms = .allocate(capacity: config.binarize ? trainSet.dimension : 0)
+        precondition(VAEModel.gradientTailCount >= Tail.allCases.count, "gradient arena lacks the reduction tail")
     }
-
-    deinit { uniforms.deallocate() }
 
     func run(epoch: Int, step: Int, permutation: [Int32], klWeight: Float, stopRequested: Bool) throws -> StepResult {
         let (indices, globalRows) = sampler.shard(step: step, permutation: permutation)
-        let dim = trainSet.dimension, latent = model.config.latent
-        let input = workspace.input.baseAddress!, eps = workspace.eps.baseAddress!
+        let dim = trainSet.dimension
+        let input = workspace.input.baseAddress!
         var row = 0
         for index in indices {
-            let x = input + row * dim
-            trainSet.copySample(Int(index), into: x)
-            if config.binarize {
-                NoiseGenerator.fillUniform(seed: config.seed, epoch: epoch, sampleIndex: Int(index), stream: 1,
-                                           into: uniforms.baseAddress!, count: dim)
-                for j in 0..<dim { x[j] = uniforms[j] < x[j] ? 1 : 0 }
-            }
-            NoiseGenerator.fillGaussian(seed: config.seed, epoch: epoch, sampleIndex: Int(index), stream: 0,
-                                        into: eps + row * latent, count: latent)
+            trainSet.copySample(Int(index), into: input + row * dim)
             row += 1
         }
+        // Noise (and binarization) keyed by each sample's dataset index: independent of the rank.
+        workspace.prepareNoise(batch: row, seed: config.seed, epoch: epoch, sampleIndices: indices)
 
         let count = model.parameterCount
         var sums = LossSums(recon: 0, kl: 0)
@@ -87,9 +77,8 @@ final class DataParallelStep {
         let rows = Int(reduced[count + Tail.rows.rawValue].rounded())
         let gradients = UnsafeMutableBufferPointer(rebasing: reduced[0..<count])
         // Every rank holds the same reduced values, so every rank takes the same decision here.
-        let scale = 1 / Float(max(globalRows, 1))
-        Elementwise.scale(gradients, by: scale)
-        var finite = recon.isFinite && kl.isFinite && Elementwise.allFinite(UnsafeBufferPointer(gradients))
+        Reductions.scale(gradients.baseAddress!, count: count, by: 1 / Float(max(globalRows, 1)))
+        var finite = recon.isFinite && kl.isFinite && Reductions.allFinite(gradients.baseAddress!, count: count)
         if finite, config.clipNorm > 0 {
             finite = clipGlobalNorm(gradients, maxNorm: config.clipNorm).isFinite
         }

@@ -48,8 +48,8 @@ public final class DistributedEvaluation {
             let results = evaluator.evaluate(batch: n, input: input.baseAddress!, noiseSeed: seed ^ 0x5EED_E7A1,
                                              firstSampleIndex: start, iwaeK: iwaeK)
             for e in results {
-                sums[0] += Double(e.recon); sums[1] += Double(e.kl)
-                if iwaeK > 0 { sums[2] += Double(e.negLogLikelihood) }
+                sums[0] += e.recon; sums[1] += e.kl
+                sums[2] += e.iwaeNLL ?? 0
             }
             sums[3] += Double(n)
             start += n

@@ -12,7 +12,7 @@ extension Communicator {
     /// Runs `body` on rank 0 only and shares its outcome: if it throws, every rank throws the same
     /// `AgreedError`, so a decision that only rank 0 can make (files it owns) never leaves the other
     /// ranks waiting in a later collective.
-    func rootDecides(_ body: () throws -> Void) throws {
+    public func rootDecides(_ body: () throws -> Void) throws {
         var failure = ""
         if rank == 0 {
             do { try body() } catch { failure = "\(error)" }
@@ -23,7 +23,7 @@ extension Communicator {
 
     /// Every rank runs `body`; if any rank fails, all ranks throw, with the lowest failing rank's
     /// reason, so a bad file seen by one rank ends the job cleanly instead of hanging the others.
-    func everyoneSucceeds<T>(_ what: String, _ body: () throws -> T) throws -> T {
+    public func everyoneSucceeds<T>(_ what: String, _ body: () throws -> T) throws -> T {
         var result: T?
         var failure = ""
         do { result = try body() } catch { failure = "\(error)" }

@@ -1,4 +1,5 @@
 import Foundation
+import VAE
 
 /// The files of one run: `config.json`, `metrics.jsonl`, `checkpoints/`, `explain/`. Only rank 0
 /// touches them.

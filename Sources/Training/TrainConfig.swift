@@ -1,4 +1,6 @@
 import Foundation
+import Linalg
+import VAE
 
 /// Everything that decides a training run. Flags and `--config FILE` fill the same struct; the run
 /// directory keeps the resolved copy as `config.json`, and `--resume` starts from it.
@@ -136,7 +138,17 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
 }
 
-public struct ConfigError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+extension TrainConfig {
+    /// The model these settings describe, for data of `inputDim` values a sample.
+    public func modelConfig(inputDim: Int) throws -> ModelConfig {
+        guard let act = Activation(parsing: activation) else {
+            throw ConfigError("--activation expects \(Self.supportedActivations.joined(separator: "|")), got \(activation)")
+        }
+        var lik = try Likelihood(parsing: likelihood)
+        if case .gaussianFixed = lik { lik = .gaussianFixed(variance: gaussianVariance) }
+        let config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
+                                 activation: act, likelihood: lik, beta: beta, binarize: binarize)
+        try config.validate()
+        return config
+    }
 }

@@ -12,6 +12,10 @@ public struct TrainSummary {
     public var lastTestNegELBO: Double?
     public var samplesPerSecond: Double
     public var stoppedBySignal: Bool
+    /// The trained replica (identical on every rank) and the data it saw, for the export.
+    public var model: VAEModel
+    public var trainSet: Dataset
+    public var testSet: Dataset?
 }
 
 /// The data-parallel training loop. Every rank runs it; they differ only in which rows of each
@@ -91,7 +95,8 @@ public final class Trainer {
         let evaluation = testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) }
         let stop = StopRequest.install()
 
-        var summary = TrainSummary(steps: position.globalStep, epochsCompleted: position.epoch, samplesPerSecond: 0, stoppedBySignal: false)
+        var summary = TrainSummary(steps: position.globalStep, epochsCompleted: position.epoch, samplesPerSecond: 0,
+                                   stoppedBySignal: false, model: model, trainSet: trainSet, testSet: testSet)
         var nonFiniteRun = 0
         var epoch = position.epoch
         var jobSamples = 0, jobSeconds = 0.0

@@ -11,7 +11,14 @@ public final class VAEModel {
     public let parameterStorage: FloatBuffer
     public let gradientStorage: FloatBuffer
     public var parameters: UnsafeMutableBufferPointer<Float> { parameterStorage.buffer }
-    public var gradients: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
+    public var gradients: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: gradientStorage.buffer[0..<slots.count])
+    }
+    /// Slots after the gradients that a data-parallel trainer fills with the step's loss sums, so
+    /// gradients and losses travel in one allreduce.
+    public static let gradientTailCount = 4
+    /// The gradients followed by `gradientTailCount` free slots, contiguous.
+    public var gradientsWithTail: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
     let slots: ParameterLayout
 
     /// Deterministic initialization from `seed` (PyTorch's nn.Linear default: weights and biases
@@ -22,7 +29,7 @@ public final class VAEModel {
         slots = ParameterLayout(config: config)
         layout = slots.specs
         parameterStorage = FloatBuffer(count: slots.count)
-        gradientStorage = FloatBuffer(count: slots.count)
+        gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
         initialize(seed: seed)
     }
 

@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import MPI
 import Training
+import VAE
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

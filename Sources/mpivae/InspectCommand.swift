@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SafeTensors
 import Training
+import VAE
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

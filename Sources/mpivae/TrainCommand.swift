@@ -3,6 +3,8 @@ import Foundation
 import Linalg
 import MPI
 import Training
+import VAE
+import Explain
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -109,8 +111,19 @@ struct TrainCommand: ParsableCommand {
             fflush(stdout)
         }
         let summary = try trainer.train()
-        if config.explain && !summary.stoppedBySignal {
-            try ExplainRunner.afterTraining(config: config, comm: comm)
+        if config.explain && !summary.stoppedBySignal, let testSet = summary.testSet {
+            var options = ExplainOptions(outDir: RunDirectory(path: config.out).explainPath)
+            options.iwaeK = config.explainIWAE
+            options.seed = config.seed
+            if config.data == "fashion-mnist" { options.classNames = ExplainOptions.fashionMNISTClassNames }
+            let store = CheckpointStore(runDirectory: config.out)
+            let latest = ((try? store.readLatestPointer()) ?? nil).map { store.directory + "/" + $0 }
+            try ExplainRun.agreed {
+                _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
+                                          communicator: comm, checkpointInfo: ["checkpoint": latest ?? "(none)", "seed": String(config.seed)],
+                                          log: { if comm.rank == 0 { print($0); fflush(stdout) } })
+            }
+            if comm.rank == 0 { print("explanations: \(options.outDir)/report.html") }
         }
     }
 }

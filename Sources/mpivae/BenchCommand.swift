@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import MPI
+import Training
+import VAE
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Training-step throughput of the benchmark model with one BLAS thread, against the sgemm peak measured in the same run.",
+        discussion: """
+            Alone: samples/s of the step at --batch-size, the 1-thread sgemm peak, and the ratio of the \
+            step's GEMM FLOP rate to that peak. Under mpirun -np P: also the data-parallel step at a \
+            global batch of --batch-size x P against P times rank 0's own single-rank throughput, and \
+            the step's allreduce against a bare MPI_Allreduce of the same buffer.
+            """)
+
+    @Option(help: "Batch per rank.") var batchSize: Int = 128
+    @Option(help: "Seconds of timed single-rank steps.") var seconds: Double = 4
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        guard batchSize >= 1 else { throw ConfigError("--batch-size expects a whole number of at least 1, got \(batchSize)") }
+        guard seconds > 0, seconds.isFinite else { throw ConfigError("--seconds expects a positive number, got \(seconds)") }
+        BLASInfo.setThreads(1)
+        try MPIRuntime.initialize()
+        let comm = Communicator.world
+        var config = TrainConfig()
+        config.batchSize = batchSize
+
+        var single: StepBenchmarkResult?
+        if comm.rank == 0 {
+            single = StepBenchmark.run(batchSize: batchSize, seconds: seconds, repeats: 7)
+        }
+        try comm.barrier()
+        let distributed = comm.size > 1 ? try DistributedBenchmark.run(comm: comm, config: config) : nil
+        guard comm.rank == 0, let single else { return }
+
+        if json {
+            var object: [String: Any] = ["single_rank": try jsonObject(single)]
+            if let distributed { object["data_parallel"] = try jsonObject(distributed) }
+            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: bytes, as: UTF8.self))
+            return
+        }
+        print("benchmark model: 784-512-256-(32)/32-256-512-784, ReLU, Bernoulli, Adam; \(single.parameterCount) parameters")
+        print("BLAS: \(single.blasCore), \(single.blasThreads) thread")
+        print(String(format: "sgemm peak (1024^3, this run): %.1f GFLOP/s", single.peakGFLOPS))
+        print(String(format: "step at batch %d: %.0f samples/s (median of %d windows)", batchSize, single.samplesPerSecond, single.repeatSamplesPerSecond.count))
+        print(String(format: "GEMM work: %.2f MFLOP/sample (design figure %.2f); step GEMM rate %.1f GFLOP/s",
+                     single.gemmFlopsPerSample / 1e6, single.designFlopsPerSample / 1e6, single.stepGemmGFLOPS))
+        print(String(format: "roofline at the measured peak: %.0f samples/s; this step reaches %.3f of it",
+                     single.rooflineSamplesPerSecond, single.rooflineRatio))
+        if let d = distributed {
+            print(String(format: "data-parallel, %d ranks, global batch %d: %.0f samples/s = %.3f of %d x single-rank (%.0f samples/s, same code path)",
+                         d.worldSize, d.batchPerRank * d.worldSize, d.parallelSamplesPerSecond, d.scalingEfficiency,
+                         d.worldSize, d.singleRankSamplesPerSecond))
+            print(String(format: "allreduce of %d floats: %.3f ms in the step vs %.3f ms bare (%.2fx); %.1f%% of step time",
+                         d.parameterCount + VAEModel.gradientTailCount, d.allreduceInStepMilliseconds, d.bareAllreduceMilliseconds,
+                         d.allreduceOverhead, 100 * d.allreduceShareOfStep))
+        }
+    }
+
+    private func jsonObject<T: Encodable>(_ value: T) throws -> Any {
+        try JSONSerialization.jsonObject(with: JSONEncoder().encode(value))
+    }
+}

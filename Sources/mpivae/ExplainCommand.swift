@@ -1,0 +1,54 @@
+import ArgumentParser
+import Datasets
+import Explain
+import Foundation
+import MPI
+import Training
+import VAE
+
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Export explanations of a checkpoint's latent space: arrays, summaries, pictures and report.html.",
+        discussion: "Under mpirun each rank encodes its share of the data; rank 0 gathers and writes.")
+
+    @Option(help: "A checkpoint written by mpivae train.") var checkpoint: String
+    @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
+    @Option(help: "Output directory.") var out: String
+    @Option(help: "train or test: the split to explain.") var split: String = "test"
+    @Option(name: .customLong("sample"), help: "Explain this sample in detail (repeatable).") var samples: [Int] = []
+    @Option(help: "Importance samples for the IWAE estimate of -log p(x).") var iwae: Int = 100
+    @Option(help: "Seed of the explanation's noise.") var seed: UInt64 = 0
+    @Flag(help: "Skip the nearest neighbours from the training split (saves encoding it).") var noNeighbours = false
+
+    func run() throws {
+        guard iwae >= 1 else { throw ConfigError("--iwae expects a whole number of at least 1, got \(iwae)") }
+        guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
+        try MPIRuntime.initialize()
+        let comm = Communicator.world
+        let (dataset, trainSet) = try comm.everyoneSucceeds("loading the data") {
+            (try DataSource.load(data, split: which), noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))
+        }
+        let (model, metadata) = try CheckpointedModel.load(path: checkpoint, comm: comm)
+        var options = ExplainOptions(outDir: out)
+        options.iwaeK = iwae
+        options.samples = samples
+        options.seed = seed
+        if data == "fashion-mnist" { options.classNames = ExplainOptions.fashionMNISTClassNames }
+        var info = ["checkpoint": checkpoint, "seed": String(seed)]
+        if let crc = metadata["data_crc32"] { info["checkpoint_checksum"] = "crc32:" + crc }
+        try ExplainRun.agreed {
+            _ = try ExplainExport.run(model: model, dataset: dataset, trainSet: trainSet, options: options, communicator: comm,
+                                      checkpointInfo: info, log: { if comm.rank == 0 { print($0); fflush(stdout) } })
+        }
+        if comm.rank == 0 { print("explanations: \(out)/report.html") }
+    }
+}
+
+enum ExplainRun {
+    /// The export throws the same error on every rank (its checks run everywhere, and its writes'
+    /// outcome is shared), so its errors end the job in order rather than by MPI_Abort.
+    static func agreed(_ body: () throws -> Void) throws {
+        do { try body() } catch let error as ExplainError { throw AgreedError("\(error)") }
+    }
+}
