@@ -55,6 +55,6 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "VAE", "Datasets", "SafeTensors"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "VAE", "Datasets"]),
         // Runs the built executables, under mpirun where the test needs several ranks.
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SafeTensors"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SafeTensors", "Datasets"]),
     ]
 )

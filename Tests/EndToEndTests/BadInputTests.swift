@@ -1,0 +1,75 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Bad input of any kind: one line on stderr that names the problem, a non-zero exit, no crash,
+/// and nothing already saved is lost.
+final class BadInputTests: XCTestCase {
+    func assertOneLineError(_ args: [String], ranks: Int? = nil, mentions: String,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try Tool.run(args, ranks: ranks, timeout: 60)
+        XCTAssertFalse(result.timedOut, "mpivae \(args) hung", file: file, line: line)
+        XCTAssertNotNil(result.exitCode, "mpivae \(args) died of a signal: \(result.summary)", file: file, line: line)
+        XCTAssertNotEqual(result.exitCode, 0, "mpivae \(args) succeeded", file: file, line: line)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        XCTAssertEqual(errors.count, 1, "expected one error line from \(args): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(mentions), "error of \(args) should mention \(mentions): \(result.stderr)", file: file, line: line)
+    }
+
+    func testFlagsAndConfigs() throws {
+        try assertOneLineError(["train", "--bogus"], mentions: "--bogus")
+        try assertOneLineError(["train", "--epochs", "ten"], mentions: "ten")
+        try assertOneLineError(["train", "--epochs", "0"], mentions: "--epochs")
+        try assertOneLineError(["train", "--hidden", "512,,256"], mentions: "--hidden")
+        try assertOneLineError(["train", "--likelihood", "poisson"], mentions: "poisson")
+        try assertOneLineError(["train", "--lr", "-1"], mentions: "--lr")
+        try assertOneLineError(["train", "--activation", "swish"], ranks: 2, mentions: "swish")
+        let dir = Tool.temporaryDirectory("config")
+        try Data(#"{"epochs": 2, "learningRate": 0.1}"#.utf8).write(to: URL(fileURLWithPath: dir + "/c.json"))
+        try assertOneLineError(["train", "--config", dir + "/c.json"], mentions: "learningRate")
+        try Data(#"{"epochs": "two"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/d.json"))
+        try assertOneLineError(["train", "--config", dir + "/d.json"], mentions: "epochs")
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: dir + "/e.json"))
+        try assertOneLineError(["train", "--config", dir + "/e.json"], mentions: "e.json")
+        try assertOneLineError(["train", "--config", dir + "/missing.json"], mentions: "missing.json")
+    }
+
+    func testDataFiles() throws {
+        let dir = Tool.temporaryDirectory("data")
+        try assertOneLineError(["train", "--data", dir + "/nothing.npy", "--out", dir + "/r"], mentions: "nothing.npy")
+        try Data([0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0]).write(to: URL(fileURLWithPath: dir + "/cut.npy"))
+        try assertOneLineError(["train", "--data", dir + "/cut.npy", "--out", dir + "/r"], ranks: 2, mentions: "cut.npy")
+        try Data("1,2,3\n4,five,6\n".utf8).write(to: URL(fileURLWithPath: dir + "/bad.csv"))
+        try assertOneLineError(["train", "--data", dir + "/bad.csv", "--out", dir + "/r"], mentions: "bad.csv")
+        try assertOneLineError(["train", "--data", "no-such-dataset", "--out", dir + "/r"], mentions: "no-such-dataset")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r/config.json"))
+    }
+
+    func testAnExistingRunIsNeverOverwritten() throws {
+        let out = Tool.temporaryDirectory("existing")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        let before = try Tool.tensorBytes(try Tool.latestCheckpoint(out))
+        try assertOneLineError(Tool.small + ["--out", out, "--epochs", "1"], mentions: "--resume")
+        XCTAssertEqual(try Tool.tensorBytes(try Tool.latestCheckpoint(out)), before)
+        try assertOneLineError(["train", "--resume", out + "/nothere"], mentions: "nothere")
+    }
+
+    func testBadCheckpoints() throws {
+        let out = Tool.temporaryDirectory("badckpt")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        let good = try Tool.latestCheckpoint(out)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: good)))
+        let flipped = out + "/flipped.safetensors"
+        bytes[bytes.count - 100] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: flipped))
+        try assertOneLineError(["inspect", flipped], mentions: "flipped.safetensors")
+        try assertOneLineError(["evaluate", "--checkpoint", flipped, "--data", "synthetic:n=1000"], mentions: "flipped.safetensors")
+        try assertOneLineError(["evaluate", "--checkpoint", flipped, "--data", "synthetic:n=1000"], ranks: 2, mentions: "flipped.safetensors")
+        let cut = out + "/cut.safetensors"
+        try Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: cut))
+        try assertOneLineError(["explain", "--checkpoint", cut, "--data", "synthetic:n=1000", "--out", out + "/x"], mentions: "cut.safetensors")
+        // The model takes 784 values a sample; a 5-column CSV does not fit it.
+        try Data("1,2,3,4,5\n5,4,3,2,1\n".utf8).write(to: URL(fileURLWithPath: out + "/five.csv"))
+        try assertOneLineError(["evaluate", "--checkpoint", good, "--data", out + "/five.csv", "--split", "train"], mentions: "784")
+    }
+}

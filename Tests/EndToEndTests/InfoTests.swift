@@ -1,0 +1,26 @@
+import TestSupport
+import XCTest
+
+final class InfoTests: XCTestCase {
+    func testAloneIsAWorldOfOne() throws {
+        let result = try Tool.succeed(["info"])
+        XCTAssertTrue(result.stdout.contains("world: 1 rank on 1 host"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("MPI library: Open MPI"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("rank 0: host"), result.stdout)
+    }
+
+    func testThreeRanksGiveOneGatheredSummary() throws {
+        let result = try Tool.succeed(["info"], ranks: 3)
+        let lines = result.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.hasPrefix("world:") }, ["world: 3 ranks on 1 host"], result.stdout)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("MPI library:") }.count, 1, result.stdout)
+        for r in 0..<3 { XCTAssertEqual(lines.filter { $0.hasPrefix("  rank \(r): host") }.count, 1, result.stdout) }
+    }
+
+    func testExpectedWorldSizeIsEnforced() throws {
+        try Tool.succeed(["info", "--expect-world-size", "2"], ranks: 2)
+        let wrong = try Tool.run(["info", "--expect-world-size", "4"], ranks: 2)
+        XCTAssertNotEqual(wrong.exitCode, 0)
+        XCTAssertTrue(wrong.stderr.contains("the world has 2 ranks, expected 4"), wrong.stderr)
+    }
+}
