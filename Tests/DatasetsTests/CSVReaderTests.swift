@@ -57,6 +57,19 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertGreaterThan(parsed, 3)   // whole-row prefixes are valid CSV
     }
 
+    func testEveryTruncationOnDiskLoadsOrFailsCleanly() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let file = Array("a,label\n0.5,1\n-7,0\n".utf8)
+        for cut in 0...file.count {
+            let path = "\(dir)/c\(cut).csv"
+            try writeFile(Array(file[0..<cut]), to: path)
+            for split in Split.allCases {
+                succeedsOrThrowsCleanly(path) { try DataSource.load(path, split: split) }
+            }
+        }
+        assertDataError(try DataSource.load(dir + "/c8.csv", split: .train), contains: ["c8.csv", "no data rows"])
+    }
+
     func testRandomBytesFailCleanly() {
         for seed in 0..<300 as Range<UInt64> {
             var bytes = pseudoRandomBytes(count: Int(seed % 80), seed: seed)

@@ -49,7 +49,11 @@ final class DataSourceTests: XCTestCase {
             for v in image { total += Int((v * 255).rounded()) }
         }
         XCTAssertEqual(total, 3_431_114_169)
-        XCTAssertNotEqual(train.fingerprint, test.fingerprint)
+        let hashStart = Date()
+        let trainHash = train.fingerprint
+        print("fashion-mnist train fingerprint in \(String(format: "%.4f", Date().timeIntervalSince(hashStart))) s")
+        XCTAssertEqual(trainHash, train.fingerprint)
+        XCTAssertNotEqual(trainHash, test.fingerprint)
         XCTAssertTrue(DataSource.availableDatasets().contains("fashion-mnist"))
     }
 
@@ -168,6 +172,24 @@ final class DataSourceTests: XCTestCase {
         // Fewer than six samples: both splits are the whole file.
         try NPYWriter.write([UInt8](0..<10), shape: [5, 2], to: dir + "/five.npy")
         XCTAssertEqual(try DataSource.load(dir + "/five.npy", split: .test).count, 5)
+    }
+
+    func testRandomFilesThroughEveryLoaderFailCleanly() throws {
+        let dir = try makeTemporaryDirectory(self)
+        for seed in 0..<60 as Range<UInt64> {
+            var bytes = pseudoRandomBytes(count: Int(seed * 7 % 200), seed: seed)
+            if seed % 4 == 1 && bytes.count > 12 { bytes.replaceSubrange(0..<8, with: [0x93] + Array("NUMPY".utf8) + [1, 0]) }
+            if seed % 4 == 2 && bytes.count > 4 { bytes.replaceSubrange(0..<4, with: [0, 0, 8, 3]) }
+            let files = [dir + "/r\(seed).npy", dir + "/r\(seed).csv"]
+            for path in files {
+                try writeFile(bytes, to: path)
+                succeedsOrThrowsCleanly(path) { try DataSource.load(path, split: .train) }
+            }
+            let idxDir = dir + "/idx\(seed)"
+            try FileManager.default.createDirectory(atPath: idxDir, withIntermediateDirectories: true)
+            try writeFile(seed % 2 == 0 ? bytes : gzipBytes(bytes), to: idxDir + "/train-images-idx3-ubyte.gz")
+            assertDataError(try DataSource.load(idxDir, split: .train), contains: [idxDir + "/train-images-idx3-ubyte.gz"])
+        }
     }
 
     func testSyntheticSpecs() throws {

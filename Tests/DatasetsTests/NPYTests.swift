@@ -103,7 +103,7 @@ final class NPYTests: XCTestCase {
             assertDataError(try NPYReader.parse(Array(file[0..<cut]), source: "cut.npy"), contains: ["cut.npy"])
         }
         let dir = try makeTemporaryDirectory(self)
-        for cut in stride(from: 0, to: file.count, by: 7) {
+        for cut in 0..<file.count {
             let path = "\(dir)/c\(cut).npy"
             try writeFile(Array(file[0..<cut]), to: path)
             assertDataError(try DataSource.load(path, split: .train), contains: [path])
