@@ -75,6 +75,10 @@ public final class Trainer {
         }
         try comm.broadcast(model.parameters, root: 0)
 
+        // Same data and settings on every rank (checked above), so every rank throws alike here.
+        do {
+            try ShardedSampler.check(datasetCount: trainSet.count, globalBatch: config.batchSize, worldSize: size, rank: rank)
+        } catch { throw AgreedError("\(error)") }
         let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
                                      worldSize: size, rank: rank, seed: config.seed)
         let stepsPerEpoch = sampler.stepsPerEpoch
