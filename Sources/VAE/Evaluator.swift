@@ -35,6 +35,8 @@ public final class Evaluator {
     private let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
     private let dheads: UnsafeMutablePointer<Float>
     private let epsRow: UnsafeMutablePointer<Float>
+    private let sigma: UnsafeMutablePointer<Float>
+    private var halfLogVarSum: [Double]
     private let reconScratch: UnsafeMutablePointer<Float>
     private var logRatio: [Double]
     private var owner: [Int]
@@ -67,12 +69,14 @@ public final class Evaluator {
         scratch = (make(R * widest), make(R * widest))
         dheads = make(R * 2 * c.latent)
         epsRow = make(c.latent)
+        sigma = make(R * c.latent)
         reconScratch = make(c.inputDim)
         self.owned = owned
         logRatio = Array(repeating: 0, count: Rd)
         owner = Array(repeating: 0, count: Rd)
         lseMax = Array(repeating: 0, count: R)
         lseSum = Array(repeating: 0, count: R)
+        halfLogVarSum = Array(repeating: 0, count: R)
     }
 
     // MARK: ELBO and IWAE
@@ -141,7 +145,18 @@ public final class Evaluator {
             }
 
             if iwaeK > 0 {
-                for r in 0..<rows { lseMax[r] = -.infinity; lseSum[r] = 0 }
+                // σ and Σ logvar per row once, not once per importance sample.
+                for r in 0..<rows {
+                    lseMax[r] = -.infinity
+                    lseSum[r] = 0
+                    let lv = heads + r * 2 * L + L
+                    var sum = 0.0
+                    for j in 0..<L {
+                        sigma[r * L + j] = FastMath.exp(0.5 * lv[j])
+                        sum += Double(lv[j])
+                    }
+                    halfLogVarSum[r] = 0.5 * sum
+                }
                 let total = rows * iwaeK
                 var p = 0
                 while p < total {
@@ -192,18 +207,18 @@ public final class Evaluator {
     }
 
     /// Writes z = mu + σ·eps and returns log p(z) − log q(z|x) (the 2π constants cancel):
-    /// −0.5·Σ z² + 0.5·Σ (eps² + logvar).
+    /// −0.5·Σ z² + 0.5·Σ eps² + 0.5·Σ logvar.
     private func importanceLogRatio(row r: Int, eps e: UnsafePointer<Float>, into zr: UnsafeMutablePointer<Float>) -> Double {
         let L = model.config.latent
-        let mu = heads + r * 2 * L, lv = mu + L
-        var s = 0.0
+        let mu = heads + r * 2 * L, sd = sigma + r * L
+        var zz: Float = 0, ee: Float = 0
         for j in 0..<L {
-            let v = Double(lv[j]), ej = Double(e[j])
-            let zj = Double(mu[j]) + Foundation.exp(0.5 * v) * ej
-            zr[j] = Float(zj)
-            s += -0.5 * zj * zj + 0.5 * (ej * ej + v)
+            let zj = mu[j] + sd[j] * e[j]
+            zr[j] = zj
+            zz += zj * zj
+            ee += e[j] * e[j]
         }
-        return s
+        return 0.5 * Double(ee - zz) + halfLogVarSum[r]
     }
 
     private func reconRow(_ o: UnsafePointer<Float>, target: UnsafePointer<Float>) -> Double {

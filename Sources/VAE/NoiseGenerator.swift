@@ -54,7 +54,9 @@ public enum NoiseGenerator {
         (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32))
     }
 
-    /// `count` standard normals (Box–Muller on pairs of 32-bit uniforms, in Double).
+    /// `count` standard normals: Box–Muller on pairs of 24-bit uniforms, in Float with the
+    /// vectorizable FastMath functions (libm's Double log/sin/cos cost 40 ns a pair). u1 is in
+    /// (0, 1], so radii stop at sqrt(2·24·ln 2) ≈ 5.8: tails beyond 5.8σ (p ≈ 7e-9) are cut.
     public static func fillGaussian(
         seed: UInt64, epoch: Int, sampleIndex: Int, stream: Int,
         into out: UnsafeMutablePointer<Float>, count: Int
@@ -62,19 +64,17 @@ public enum NoiseGenerator {
         let k = key(seed)
         var produced = 0
         var block = 0
-        let twoPi = 2 * Double.pi
-        let inv32 = 1.0 / 4_294_967_296.0
+        let scale: Float = 1.0 / 16_777_216.0
         while produced < count {
             let r = philox(counter(block: block, epoch: epoch, sampleIndex: sampleIndex, stream: stream), key: k)
             block += 1
             for pair in 0..<2 {
-                // u1 in (0, 1] keeps the log finite; u2 in [0, 1).
-                let u1 = (Double(r[2 * pair]) + 1) * inv32
-                let u2 = Double(r[2 * pair + 1]) * inv32
-                let radius = (-2 * Foundation.log(u1)).squareRoot()
-                let angle = twoPi * u2
-                if produced < count { out[produced] = Float(radius * cos(angle)); produced += 1 }
-                if produced < count { out[produced] = Float(radius * sin(angle)); produced += 1 }
+                let u1 = Float((r[2 * pair] >> 8) + 1) * scale
+                let u2 = Float(r[2 * pair + 1] >> 8) * scale
+                let radius = FastMath.sqrt(-2 * FastMath.log(u1))
+                let (s, c) = FastMath.sinCosTurns(u2)
+                if produced < count { out[produced] = radius * c; produced += 1 }
+                if produced < count { out[produced] = radius * s; produced += 1 }
             }
         }
     }

@@ -38,3 +38,17 @@ final class FastMathTests: XCTestCase {
         XCTAssertEqual(FastMath.sqrt(0), 0)
     }
 }
+
+final class FastMathTrigTests: XCTestCase {
+    func testSinCosTurnsMatchesFoundation() {
+        var worst = 0.0
+        var u: Float = 0
+        while u < 1 {
+            let (s, c) = FastMath.sinCosTurns(u)
+            let a = 2 * Double.pi * Double(u)
+            worst = max(worst, abs(Double(s) - Foundation.sin(a)), abs(Double(c) - Foundation.cos(a)))
+            u += 0.000_731
+        }
+        XCTAssertLessThan(worst, 5e-7)
+    }
+}
