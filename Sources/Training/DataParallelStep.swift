@@ -77,13 +77,18 @@ final class DataParallelStep {
         let rows = Int(reduced[count + Tail.rows.rawValue].rounded())
         let gradients = UnsafeMutableBufferPointer(rebasing: reduced[0..<count])
         // Every rank holds the same reduced values, so every rank takes the same decision here.
-        Reductions.scale(gradients.baseAddress!, count: count, by: 1 / Float(max(globalRows, 1)))
-        var finite = recon.isFinite && kl.isFinite && Reductions.allFinite(gradients.baseAddress!, count: count)
+        // The division by the global batch (and any clipping) is folded into Adam's pass.
+        var scale = 1 / Float(max(globalRows, 1))
+        var finite = recon.isFinite && kl.isFinite
         if finite, config.clipNorm > 0 {
-            finite = clipGlobalNorm(gradients, maxNorm: config.clipNorm).isFinite
+            let norm = Float(Reductions.sumOfSquaresPrecise(gradients.baseAddress!, count: count).squareRoot()) * scale
+            finite = norm.isFinite
+            if norm > config.clipNorm { scale *= config.clipNorm / (norm + 1e-6) }
+        } else if finite {
+            finite = Reductions.allFinite(gradients.baseAddress!, count: count)
         }
         if finite {
-            optimizer.update(parameters: model.parameters, gradients: gradients)
+            optimizer.update(parameters: model.parameters, gradients: gradients, gradScale: scale)
         }
         return StepResult(recon: recon, kl: kl, rows: rows, finite: finite,
                           stopRequested: reduced[count + Tail.stop.rawValue] > 0, reduceSeconds: reduceSeconds)

@@ -33,8 +33,11 @@ public final class Adam {
         vStorage = FloatBuffer(count: count)
     }
 
-    /// One step: p ← p − lr · m̂ / (sqrt(v̂) + eps), in the same formulation as PyTorch's Adam.
-    public func update(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>) {
+    /// One step: p ← p − lr · m̂ / (sqrt(v̂) + eps), in the same formulation as PyTorch's Adam, on
+    /// the gradients times `gradScale`. Folding the scale (1 / global batch, a clipping factor)
+    /// in here saves the trainer a separate pass over the arena: Adam is bound by memory traffic.
+    public func update(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeMutableBufferPointer<Float>,
+                       gradScale: Float = 1) {
         precondition(parameters.count >= count && gradients.count >= count, "Adam.update: arena smaller than \(count)")
         step += 1
         let t = Double(step)
@@ -43,13 +46,13 @@ public final class Adam {
         // lr / c1 and 1 / sqrt(c2) folded so the loop is multiplies and one divide per element.
         let stepSize = lr / c1
         let invSqrtC2 = 1 / c2.squareRoot()
-        let b1 = beta1, b2 = beta2, ob1 = 1 - beta1, ob2 = 1 - beta2, e = eps
+        let b1 = beta1, b2 = beta2, ob1 = 1 - beta1, ob2 = 1 - beta2, e = eps, gs = gradScale
         let p = parameters.baseAddress!, g = gradients.baseAddress!
         let mp = mStorage.pointer, vp = vStorage.pointer
         let l2 = decoupledWeightDecay ? 0 : weightDecay
         let decay = decoupledWeightDecay ? 1 - lr * weightDecay : 1
         for i in 0..<count {
-            let gi = g[i] + l2 * p[i]
+            let gi = g[i] * gs + l2 * p[i]
             let mi = b1 * mp[i] + ob1 * gi
             let vi = b2 * vp[i] + ob2 * gi * gi
             mp[i] = mi
