@@ -11,7 +11,7 @@ public struct ExplainOptions {
     /// Seeds the noise of -ELBO, IWAE and prior samples, so reruns give the same files.
     public var seed: UInt64 = 0
     /// A dimension is active when the variance over the data of its posterior mean exceeds this.
-    public var activeThreshold: Float = 0.01
+    public var activeThreshold: Double = 0.01
     /// How many of the most informative dimensions get traversals and saliency maps.
     public var topDimensions: Int = 8
     /// Columns of a latent traversal, spread evenly over +-2 standard deviations.
