@@ -1,0 +1,120 @@
+import Foundation
+
+/// Bad model or training configuration: one line naming the field, what was expected and found.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// How pixels are scored given the decoder output.
+///
+/// Codable as one string: "bernoulli", "gaussian" (variance 1), "gaussian:<variance>",
+/// "gaussian-learned" (a per-pixel log-variance in the arena, `likelihood.logvar`).
+public enum Likelihood: Equatable, Codable, CustomStringConvertible {
+    /// Logits; targets in [0, 1]; stable binary cross-entropy.
+    case bernoulli
+    /// Decoder output is the mean; fixed variance. -log p includes 0.5·log(2π·variance) per pixel.
+    case gaussianFixed(variance: Float)
+    /// Decoder output is the mean; a learned per-pixel log-variance parameter.
+    case gaussianLearned
+
+    public var description: String {
+        switch self {
+        case .bernoulli: return "bernoulli"
+        case .gaussianFixed(let v): return v == 1 ? "gaussian" : "gaussian:\(v)"
+        case .gaussianLearned: return "gaussian-learned"
+        }
+    }
+
+    public init(parsing text: String) throws {
+        let t = text.lowercased()
+        if t == "bernoulli" { self = .bernoulli; return }
+        if t == "gaussian" || t == "gaussian-fixed" { self = .gaussianFixed(variance: 1); return }
+        if t == "gaussian-learned" || t == "gaussianlearned" { self = .gaussianLearned; return }
+        for prefix in ["gaussian:", "gaussian-fixed:"] where t.hasPrefix(prefix) {
+            if let v = Float(t.dropFirst(prefix.count)), v.isFinite, v > 0 {
+                self = .gaussianFixed(variance: v); return
+            }
+        }
+        throw ConfigError("likelihood: expected bernoulli, gaussian, gaussian:<variance > 0> or gaussian-learned, found \"\(text)\"")
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        try self.init(parsing: text)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
+public struct ModelConfig: Codable, Equatable {
+    public var inputDim: Int
+    public var encoderHidden: [Int]
+    public var latent: Int
+    /// Decoder hidden sizes, input side first; reversed `encoderHidden` unless given.
+    public var decoderHidden: [Int]
+    public var activation: Activation
+    public var likelihood: Likelihood
+    /// KL weight of the ELBO (the trainer may multiply in a warm-up factor).
+    public var beta: Float
+    /// Dynamic binarization: each step scores x ~ Bernoulli(pixel) instead of the pixel.
+    public var binarize: Bool
+
+    public init(
+        inputDim: Int, encoderHidden: [Int], latent: Int, decoderHidden: [Int]? = nil,
+        activation: Activation = .relu, likelihood: Likelihood = .bernoulli, beta: Float = 1,
+        binarize: Bool = false
+    ) {
+        self.inputDim = inputDim
+        self.encoderHidden = encoderHidden
+        self.latent = latent
+        self.decoderHidden = decoderHidden ?? encoderHidden.reversed()
+        self.activation = activation
+        self.likelihood = likelihood
+        self.beta = beta
+        self.binarize = binarize
+    }
+
+    /// The benchmark model: 784-512-256-(32)/32-256-512-784, ReLU, Bernoulli.
+    public static let benchmark = ModelConfig(inputDim: 784, encoderHidden: [512, 256], latent: 32)
+
+    private enum CodingKeys: String, CodingKey {
+        case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
+    }
+
+    /// Missing optional fields take their defaults, so a hand-written config can stay short.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputDim = try c.decode(Int.self, forKey: .inputDim)
+        encoderHidden = try c.decode([Int].self, forKey: .encoderHidden)
+        latent = try c.decode(Int.self, forKey: .latent)
+        decoderHidden = try c.decodeIfPresent([Int].self, forKey: .decoderHidden) ?? encoderHidden.reversed()
+        activation = try c.decodeIfPresent(Activation.self, forKey: .activation) ?? .relu
+        likelihood = try c.decodeIfPresent(Likelihood.self, forKey: .likelihood) ?? .bernoulli
+        beta = try c.decodeIfPresent(Float.self, forKey: .beta) ?? 1
+        binarize = try c.decodeIfPresent(Bool.self, forKey: .binarize) ?? false
+    }
+
+    /// Throws on sizes a model cannot be built from.
+    public func validate() throws {
+        if inputDim < 1 { throw ConfigError("model config: inputDim must be >= 1, found \(inputDim)") }
+        if latent < 1 { throw ConfigError("model config: latent must be >= 1, found \(latent)") }
+        if let bad = encoderHidden.first(where: { $0 < 1 }) {
+            throw ConfigError("model config: encoderHidden sizes must be >= 1, found \(bad) in \(encoderHidden)")
+        }
+        if let bad = decoderHidden.first(where: { $0 < 1 }) {
+            throw ConfigError("model config: decoderHidden sizes must be >= 1, found \(bad) in \(decoderHidden)")
+        }
+        if !beta.isFinite || beta < 0 { throw ConfigError("model config: beta must be finite and >= 0, found \(beta)") }
+        if case .gaussianFixed(let v) = likelihood, !(v.isFinite && v > 0) {
+            throw ConfigError("model config: gaussian variance must be finite and > 0, found \(v)")
+        }
+        let widths = [inputDim, latent] + encoderHidden + decoderHidden
+        if widths.contains(where: { $0 > 1 << 24 }) {
+            throw ConfigError("model config: layer widths must be <= 16777216, found \(widths.max() ?? 0)")
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+
+/// Sums over the rows of one forward pass (not means): the trainer adds them across ranks.
+public struct LossSums: Equatable {
+    /// Σ −log p(x | z).
+    public var recon: Double
+    /// Σ KL(q(z|x) ‖ N(0, I)), unweighted.
+    public var kl: Double
+    public init(recon: Double = 0, kl: Double = 0) { self.recon = recon; self.kl = kl }
+}
+
+/// Every buffer one training step touches, allocated once for `maxBatch` rows.
+/// `forwardBackward` allocates nothing; memory is proportional to the batch (plus D-sized scratch).
+public final class TrainingWorkspace {
+    public let model: VAEModel
+    public let maxBatch: Int
+
+    private let inputStorage: FloatBuffer
+    private let epsStorage: FloatBuffer
+    /// Rows of the batch, `maxBatch x inputDim`, filled by the caller (pixels in [0, 1] for Bernoulli).
+    public var input: UnsafeMutableBufferPointer<Float> { inputStorage.buffer }
+    /// Reparameterization noise, `maxBatch x latent`, filled by the caller or `prepareNoise`.
+    public var eps: UnsafeMutableBufferPointer<Float> { epsStorage.buffer }
+
+    // Forward activations: encoder hidden outputs then the heads `[mu | logvar]`; z; decoder
+    // outputs ending with the logits / mean (overwritten by its gradient in backward).
+    private let buffers: [FloatBuffer]
+    private let encoderOutputs: [UnsafeMutablePointer<Float>]
+    private let encoderInputs: [UnsafePointer<Float>]
+    private let decoderOutputs: [UnsafeMutablePointer<Float>]
+    private let decoderInputs: [UnsafePointer<Float>]
+    private let heads: UnsafeMutablePointer<Float>
+    private let z: UnsafeMutablePointer<Float>
+    private let output: UnsafeMutablePointer<Float>
+    private let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    private let dz: UnsafeMutablePointer<Float>
+    private let dheads: UnsafeMutablePointer<Float>
+    private let lossAcc: UnsafeMutablePointer<Float>
+    private let invVar: UnsafeMutablePointer<Float>
+    private let encoderLayers: [DenseSlot]
+    private let decoderLayers: [DenseSlot]
+
+    /// Per-phase wall time (seconds) accumulated while `timing` is set: benchmarks only.
+    public var timing = false
+    public private(set) var phaseTimes = PhaseTimes()
+
+    public init(model: VAEModel, maxBatch: Int) {
+        self.model = model
+        self.maxBatch = max(1, maxBatch)
+        let B = self.maxBatch
+        let c = model.config
+        let D = c.inputDim, L = c.latent
+        inputStorage = FloatBuffer(count: B * D)
+        epsStorage = FloatBuffer(count: B * L)
+        encoderLayers = model.slots.encoder + [model.slots.heads]
+        decoderLayers = model.slots.decoder
+
+        var owned: [FloatBuffer] = []
+        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let b = FloatBuffer(count: count)
+            owned.append(b)
+            return b.pointer
+        }
+        let encOut = encoderLayers.map { make(B * $0.outDim) }
+        encoderOutputs = encOut
+        encoderInputs = [UnsafePointer(inputStorage.pointer)] + encOut.dropLast().map { UnsafePointer($0) }
+        heads = encOut[encOut.count - 1]
+        z = make(B * L)
+        let decOut = decoderLayers.map { make(B * $0.outDim) }
+        decoderOutputs = decOut
+        decoderInputs = [UnsafePointer(z)] + decOut.dropLast().map { UnsafePointer($0) }
+        output = decOut[decOut.count - 1]
+        let widest = (encoderLayers + decoderLayers).map { max($0.inDim, $0.outDim) }.max() ?? 1
+        scratch = (make(B * widest), make(B * widest))
+        dz = make(B * L)
+        dheads = make(B * 2 * L)
+        lossAcc = make(D)
+        invVar = make(D)
+        buffers = owned
+    }
+
+    /// Fills `eps` for rows `0..<batch` from the counter RNG, sample `sampleIndices[i]` for row i,
+    /// and binarizes `input` in place when the model asks for dynamic binarization.
+    public func prepareNoise<C: Collection>(batch: Int, seed: UInt64, epoch: Int, sampleIndices: C)
+    where C.Element: BinaryInteger {
+        let L = model.config.latent, D = model.config.inputDim
+        var row = 0
+        for index in sampleIndices where row < batch {
+            let s = Int(index)
+            NoiseGenerator.fillGaussian(seed: seed, epoch: epoch, sampleIndex: s, stream: NoiseGenerator.trainingStream,
+                                        into: epsStorage.pointer + row * L, count: L)
+            if model.config.binarize {
+                NoiseGenerator.binarize(seed: seed, epoch: epoch, sampleIndex: s, inputStorage.pointer + row * D, count: D)
+            }
+            row += 1
+        }
+    }
+
+    /// Forward and backward over rows `0..<batch` of `input` with noise `eps`.
+    ///
+    /// Writes (overwrites) into `model.gradients` the gradient of
+    /// `gradScale · Σ_rows (recon + klWeight · KL)`; `klWeight` is the whole KL multiplier
+    /// (β times any warm-up factor). Pass `gradScale = 1 / globalBatch` for a mean.
+    /// Returns the unweighted sums of recon and KL over the rows.
+    public func forwardBackward(batch: Int, klWeight: Float, gradScale: Float) -> LossSums {
+        precondition(batch >= 1 && batch <= maxBatch, "forwardBackward: batch \(batch) outside 1...\(maxBatch)")
+        let c = model.config
+        let D = c.inputDim, L = c.latent, B = batch
+        let P = model.parameters.baseAddress!
+        let G = model.gradients.baseAddress!
+        let x = UnsafePointer(inputStorage.pointer)
+        var t0 = timing ? Clock.now() : 0
+
+        // Encoder and heads.
+        DenseStack.forward(encoderLayers, params: P, rows: B, input: x, outputs: encoderOutputs,
+                           activation: c.activation, lastIsLinear: true)
+        if timing { t0 = lap(t0, \.encoderForward) }
+
+        // z = mu + exp(logvar / 2) · eps, and KL per element accumulated over the batch.
+        let kl = Reparameterization.sample(heads: heads, eps: epsStorage.pointer, z: z, rows: B, latent: L)
+        if timing { t0 = lap(t0, \.elementwise) }
+
+        DenseStack.forward(decoderLayers, params: P, rows: B, input: z, outputs: decoderOutputs,
+                           activation: c.activation, lastIsLinear: true)
+        if timing { t0 = lap(t0, \.decoderForward) }
+
+        // Likelihood and its gradient w.r.t. the decoder output, fused with the last bias gradient.
+        let last = decoderLayers[decoderLayers.count - 1]
+        var recon: Double
+        switch c.likelihood {
+        case .bernoulli:
+            LikelihoodKernels.bernoulliForwardBackward(
+                logits: output, target: x, rows: B, cols: D, gradScale: gradScale,
+                lossAcc: lossAcc, biasGrad: G + last.bias)
+            recon = Double(Reductions.sum(lossAcc, count: D))
+        case .gaussianFixed(let variance):
+            LikelihoodKernels.gaussianFixedForwardBackward(
+                mean: output, target: x, rows: B, cols: D, variance: variance, gradScale: gradScale,
+                lossAcc: lossAcc, biasGrad: G + last.bias)
+            recon = Double(Reductions.sum(lossAcc, count: D))
+                + Double(B * D) * (Double(LikelihoodKernels.halfLog2Pi) + 0.5 * Foundation.log(Double(variance)))
+        case .gaussianLearned:
+            let s = model.slots.likelihoodLogVar!
+            LikelihoodKernels.gaussianLearnedForwardBackward(
+                mean: output, target: x, rows: B, cols: D, logVar: P + s, invVar: invVar, gradScale: gradScale,
+                lossAcc: lossAcc, biasGrad: G + last.bias, logVarGrad: G + s)
+            recon = Double(Reductions.sum(lossAcc, count: D)) + Double(B * D) * Double(LikelihoodKernels.halfLog2Pi)
+        }
+        if timing { t0 = lap(t0, \.likelihood) }
+
+        DenseStack.backward(decoderLayers, params: P, grads: G, rows: B, g: output,
+                            inputs: decoderInputs, outputs: decoderOutputs, activation: c.activation,
+                            scratch: scratch, inputGradient: dz)
+        if timing { t0 = lap(t0, \.decoderBackward) }
+
+        Reparameterization.backward(heads: heads, eps: epsStorage.pointer, z: z, dz: dz, dheads: dheads,
+                                    rows: B, latent: L, klScale: klWeight * gradScale,
+                                    biasGrad: G + model.slots.heads.bias)
+        if timing { t0 = lap(t0, \.elementwise) }
+
+        // The data need no gradient: the first encoder layer stops at its weight gradient.
+        DenseStack.backward(encoderLayers, params: P, grads: G, rows: B, g: dheads,
+                            inputs: encoderInputs, outputs: encoderOutputs, activation: c.activation,
+                            scratch: scratch, inputGradient: nil)
+        if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
+        return LossSums(recon: recon, kl: kl)
+    }
+
+    @inline(__always)
+    private func lap(_ t0: Double, _ key: WritableKeyPath<PhaseTimes, Double>) -> Double {
+        let t = Clock.now()
+        phaseTimes[keyPath: key] += t - t0
+        return t
+    }
+
+    public func resetPhaseTimes() { phaseTimes = PhaseTimes() }
+
+    /// Read-only views for tests and tools: the heads `[mu | logvar]` per row, z, decoder output
+    /// (valid after `forward`, before backward overwrites it).
+    public var headsView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: heads, count: maxBatch * 2 * model.config.latent) }
+    public var zView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: z, count: maxBatch * model.config.latent) }
+    public var outputView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: output, count: maxBatch * model.config.inputDim) }
+
+    /// Forward only (no gradients): fills heads, z and the decoder output. Returns the KL sum.
+    @discardableResult
+    public func forward(batch: Int) -> Double {
+        precondition(batch >= 1 && batch <= maxBatch, "forward: batch \(batch) outside 1...\(maxBatch)")
+        let c = model.config
+        let P = model.parameters.baseAddress!
+        DenseStack.forward(encoderLayers, params: P, rows: batch, input: inputStorage.pointer, outputs: encoderOutputs,
+                           activation: c.activation, lastIsLinear: true)
+        let kl = Reparameterization.sample(heads: heads, eps: epsStorage.pointer, z: z, rows: batch, latent: c.latent)
+        DenseStack.forward(decoderLayers, params: P, rows: batch, input: z, outputs: decoderOutputs,
+                           activation: c.activation, lastIsLinear: true)
+        return kl
+    }
+}
+
+/// Wall time per phase of the step, summed over `steps` steps.
+public struct PhaseTimes: Equatable {
+    public var encoderForward = 0.0
+    public var decoderForward = 0.0
+    public var likelihood = 0.0
+    public var decoderBackward = 0.0
+    public var encoderBackward = 0.0
+    public var elementwise = 0.0
+    public var steps = 0
+    public var total: Double { encoderForward + decoderForward + likelihood + decoderBackward + encoderBackward + elementwise }
+}

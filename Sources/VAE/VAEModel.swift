@@ -1,0 +1,98 @@
+import Foundation
+
+/// A VAE's parameters and gradients, each one contiguous arena described by `layout`.
+///
+/// One arena means one allreduce per step, one optimizer loop and one checkpoint loop. Weights are
+/// `[out, in]`, names follow PyTorch's `encoder.0.weight`, `encoder.mu.bias`, `decoder.2.weight`.
+public final class VAEModel {
+    public let config: ModelConfig
+    public let layout: [TensorSpec]
+    public var parameterCount: Int { slots.count }
+    public let parameterStorage: FloatBuffer
+    public let gradientStorage: FloatBuffer
+    public var parameters: UnsafeMutableBufferPointer<Float> { parameterStorage.buffer }
+    public var gradients: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
+    let slots: ParameterLayout
+
+    /// Deterministic initialization from `seed` (PyTorch's nn.Linear default: weights and biases
+    /// uniform in ±1/sqrt(fan_in)); a learned log-variance starts at 0. `config` must be valid
+    /// (see `ModelConfig.validate`); the throwing `init(validating:seed:)` checks it first.
+    public init(config: ModelConfig, seed: UInt64) {
+        self.config = config
+        slots = ParameterLayout(config: config)
+        layout = slots.specs
+        parameterStorage = FloatBuffer(count: slots.count)
+        gradientStorage = FloatBuffer(count: slots.count)
+        initialize(seed: seed)
+    }
+
+    public convenience init(validating config: ModelConfig, seed: UInt64) throws {
+        try config.validate()
+        self.init(config: config, seed: seed)
+    }
+
+    /// Re-draws every parameter from `seed`; each tensor uses its own counter stream so adding a
+    /// layer does not shift the values of the others.
+    public func initialize(seed: UInt64) {
+        let p = parameters.baseAddress!
+        for (index, spec) in layout.enumerated() {
+            let dst = p + spec.offset
+            if spec.name == "likelihood.logvar" {
+                for i in 0..<spec.count { dst[i] = 0 }
+                continue
+            }
+            // fan_in: the weight's second dimension; a bias shares its weight's fan_in.
+            let fanIn = spec.shape.count == 2 ? spec.shape[1] : fanInOfBias(named: spec.name)
+            let bound = 1 / Float(fanIn).squareRoot()
+            NoiseGenerator.fillUniform(seed: seed, epoch: index, sampleIndex: 0,
+                                       stream: NoiseGenerator.initStream, into: dst, count: spec.count)
+            for i in 0..<spec.count { dst[i] = (2 * dst[i] - 1) * bound }
+        }
+        for i in 0..<parameterCount { gradients[i] = 0 }
+    }
+
+    private func fanInOfBias(named name: String) -> Int {
+        let weightName = String(name.dropLast("bias".count)) + "weight"
+        return layout.first(where: { $0.name == weightName })?.shape[1] ?? 1
+    }
+
+    /// The spec of tensor `name`, if the model has one.
+    public func spec(named name: String) -> TensorSpec? { layout.first(where: { $0.name == name }) }
+
+    /// View of one parameter tensor inside the arena.
+    public func parameter(named name: String) -> UnsafeMutableBufferPointer<Float>? {
+        guard let s = spec(named: name) else { return nil }
+        return UnsafeMutableBufferPointer(rebasing: parameters[s.offset..<(s.offset + s.count)])
+    }
+
+    /// View of one gradient tensor inside the gradient arena.
+    public func gradient(named name: String) -> UnsafeMutableBufferPointer<Float>? {
+        guard let s = spec(named: name) else { return nil }
+        return UnsafeMutableBufferPointer(rebasing: gradients[s.offset..<(s.offset + s.count)])
+    }
+
+    /// Copies all parameters from another model of the same layout.
+    public func copyParameters(from other: VAEModel) {
+        precondition(other.parameterCount == parameterCount, "copyParameters: layouts differ")
+        parameters.baseAddress!.update(from: other.parameters.baseAddress!, count: parameterCount)
+    }
+
+    /// FLOP of the GEMMs of one training step per sample, counted from the shapes the step issues
+    /// (forward, weight gradients, input gradients except the first encoder layer's).
+    public var trainingGemmFlopsPerSample: Int {
+        var f = 0
+        let layers = slots.encoder + [slots.heads] + slots.decoder
+        for (i, l) in layers.enumerated() {
+            let mac = l.inDim * l.outDim
+            f += 2 * mac            // forward
+            f += 2 * mac            // weight gradient
+            if i > 0 { f += 2 * mac } // input gradient (skipped for the data)
+        }
+        return f
+    }
+
+    /// The design figure: forward + all input and weight gradients (3 × forward).
+    public var fullGemmFlopsPerSample: Int {
+        (slots.encoder + [slots.heads] + slots.decoder).reduce(0) { $0 + 6 * $1.inDim * $1.outDim }
+    }
+}
