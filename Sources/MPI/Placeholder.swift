@@ -1,1 +1,0 @@
-// Placeholder until the MPI module lands; replaced by its first real file.
