@@ -53,14 +53,14 @@ public enum ExplainExport {
             var message = ""
             if rank == 0 {
                 switch outcome {
-                case .success(let s): message = "S" + ((try? s.json()) ?? "")
+                case .success(let s): message = "S" + ((try? s.transport()) ?? "")
                 case .failure(let e): message = "E" + "\(e)"
                 }
             }
             let received = try comm.broadcast(string: message, root: 0)
             if rank != 0 {
                 if received.hasPrefix("S") {
-                    outcome = Result { try ExplainSummary.decode(json: String(received.dropFirst())) }
+                    outcome = Result { try ExplainSummary.decode(transport: String(received.dropFirst())) }
                 } else {
                     outcome = .failure(ExplainError("explain: rank 0 failed: \(received.dropFirst())"))
                 }

@@ -102,6 +102,9 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(s.neighbours[0].distance, distances[expected[0]], accuracy: 1e-4)
         XCTAssertEqual(s.topDimensions.count, d)
         XCTAssertEqual(s.std[0], Double(expf(0.5 * logvar.values[11 * d])), accuracy: 1e-6)
+
+        // Other ranks receive the summary as JSON from rank 0: it must come back whole.
+        XCTAssertEqual(try ExplainSummary.decode(transport: try summary.transport()), summary)
     }
 
     func testFilesPicturesAndReport() throws {
