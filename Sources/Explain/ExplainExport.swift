@@ -39,6 +39,10 @@ public enum ExplainExport {
         seconds["gather"] = clock.lap()
 
         var outcome: Result<ExplainSummary, Error> = .failure(ExplainError("explain: no result from rank 0"))
+        var options = options
+        if options.classNames.isEmpty && dataset.name.lowercased().hasPrefix("fashion-mnist") {
+            options.classNames = ExplainOptions.fashionMNISTClassNames
+        }
         if let all = gathered {
             outcome = Result {
                 let writer = ExportWriter(model: model, dataset: dataset, trainSet: trainSet, options: options,

@@ -30,7 +30,8 @@ public struct ExplainOptions {
     public var scatterMaxPoints: Int = 3000
     /// Pixel enlargement of 28x28 tiles in pictures.
     public var upscale: Int = 3
-    /// Names for class labels 0..<n (e.g. Fashion-MNIST's "T-shirt/top", ...); numbers otherwise.
+    /// Names for class labels 0..<n; numbers otherwise. Left empty for data named
+    /// "fashion-mnist...", Fashion-MNIST's names are used.
     public var classNames: [String] = []
     /// Skip report.html (arrays, tables and pictures are still written).
     public var writeReport: Bool = true

@@ -21,6 +21,7 @@ public struct ExplainSummary: Codable, Equatable {
     public struct SampleRef: Codable, Equatable {
         public var index: Int
         public var negELBO: Double
+        public var negLogPxIWAE: Double?
         public var label: Int?
     }
     public struct Neighbour: Codable, Equatable {
@@ -63,6 +64,9 @@ public struct ExplainSummary: Codable, Equatable {
     public var classes: [ClassSummary]
     public var mostTypical: [SampleRef]
     public var leastTypical: [SampleRef]
+    /// By IWAE -log p(x) when K > 0 (the tighter bound), else by -ELBO; highest first.
+    public var mostAnomalous: [SampleRef]
+    public var anomalyScore: String
     public var samples: [SampleExplanation]
     /// Paths relative to the output directory.
     public var files: [String]
