@@ -58,6 +58,10 @@ public struct ExplainOptions {
         try positive(occlusionPatch, "occlusionPatch")
         try positive(gallerySize, "gallerySize")
         try positive(upscale, "upscale")
+        // Pictures grow with the square of these; past them a picture is megabytes of nothing new.
+        guard upscale <= 16, traversalSteps <= 64, gallerySize <= 1000, priorSamples <= 10_000 else {
+            throw ExplainError("explain options: expected upscale <= 16, traversalSteps <= 64, gallerySize <= 1000, priorSamples <= 10000, found \(upscale), \(traversalSteps), \(gallerySize), \(priorSamples)")
+        }
         guard neighbours >= 0, priorSamples >= 0, scatterMaxPoints >= 0 else {
             throw ExplainError("explain options: expected neighbours, priorSamples and scatterMaxPoints >= 0, found \(neighbours), \(priorSamples), \(scatterMaxPoints)")
         }
