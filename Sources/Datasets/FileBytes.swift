@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
+private let systemRead = Glibc.read
 #elseif canImport(Darwin)
 import Darwin
+private let systemRead = Darwin.read
 #endif
 
 /// Whole-file reads and atomic whole-file writes over POSIX calls.
@@ -22,7 +24,7 @@ enum FileBytes {
             let size = Int(info.st_size)
             return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
                 while initialized < size {
-                    let n = Glibc.read(fd, buffer.baseAddress! + initialized, size - initialized)
+                    let n = systemRead(fd, buffer.baseAddress! + initialized, size - initialized)
                     if n < 0 {
                         if errno == EINTR { continue }
                         throw DataError(path, "read failed after \(initialized) of \(size) bytes: \(errnoText())")
@@ -38,7 +40,7 @@ enum FileBytes {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw DataError(path, "read failed after \(result.count) bytes: \(errnoText())")

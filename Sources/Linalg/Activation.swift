@@ -19,4 +19,15 @@ public enum Activation: String, Codable, CaseIterable, CustomStringConvertible {
         default: return nil
         }
     }
+
+    /// Decodes the spellings `init(parsing:)` accepts; anything else is a one-line error.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let value = Activation(parsing: text) else {
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "expected relu, leakyRelu, tanh or elu, found \"\(text)\"")
+        }
+        self = value
+    }
 }

@@ -52,10 +52,6 @@ public enum FastMath {
         return e * 0.693_147_18 + 2 * s * q
     }
 
-    /// log(1 + e^-|x|): the softplus tail used by stable binary cross-entropy.
-    @inlinable @inline(__always)
-    public static func softplusTail(_ absNegExp: Float) -> Float { log(1 + absNegExp) }
-
     /// Square root of x >= 0 (finite): an exponent-halving guess for 1/sqrt(x), three Newton
     /// steps, times x. Within 3e-7 relative; sqrt(0) = 0. Swift's `squareRoot()` lowers to a
     /// libm call on Linux, which stops the vectorizer.

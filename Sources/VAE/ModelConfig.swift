@@ -98,6 +98,32 @@ public struct ModelConfig: Codable, Equatable {
         binarize = try c.decodeIfPresent(Bool.self, forKey: .binarize) ?? false
     }
 
+    /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.
+    public static func decode(json data: Data, source: String) throws -> ModelConfig {
+        let config: ModelConfig
+        do {
+            config = try JSONDecoder().decode(ModelConfig.self, from: data)
+        } catch let error as ConfigError {
+            throw ConfigError("\(source): \(error.description)")
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ConfigError("\(source): model config: missing field \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(type, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ConfigError("\(source): model config: field \"\(path)\" should be \(type)")
+        } catch let DecodingError.valueNotFound(type, context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw ConfigError("\(source): model config: field \"\(path)\" should be \(type), found null")
+        } catch let DecodingError.dataCorrupted(context) {
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let reason = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            throw ConfigError("\(source): model config: invalid \(path.isEmpty ? "JSON" : "field \"\(path)\"") (\(reason.split(separator: "\n").first ?? ""))")
+        } catch {
+            throw ConfigError("\(source): model config: \(error)".split(separator: "\n").joined(separator: " "))
+        }
+        do { try config.validate() } catch let error as ConfigError { throw ConfigError("\(source): \(error.description)") }
+        return config
+    }
+
     /// Throws on sizes a model cannot be built from.
     public func validate() throws {
         if inputDim < 1 { throw ConfigError("model config: inputDim must be >= 1, found \(inputDim)") }

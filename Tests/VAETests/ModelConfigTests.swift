@@ -77,4 +77,26 @@ final class ModelConfigTests: XCTestCase {
         XCTAssertEqual(learned.layout.last?.name, "likelihood.logvar")
         XCTAssertTrue(learned.parameter(named: "likelihood.logvar")!.allSatisfy { $0 == 0 })
     }
+
+    func testDecodeErrorsAreOneLineNamingTheSource() throws {
+        let ok = try ModelConfig.decode(json: Data(#"{"inputDim": 4, "encoderHidden": [3], "latent": 2, "activation": "tanh"}"#.utf8), source: "cfg.json")
+        XCTAssertEqual(ok.activation, .tanh)
+        XCTAssertEqual(ok.decoderHidden, [3])
+        let cases = [
+            (#"{"encoderHidden": [3], "latent": 2}"#, "inputDim"),
+            (#"{"inputDim": "x", "encoderHidden": [3], "latent": 2}"#, "inputDim"),
+            (#"{"inputDim": 4, "encoderHidden": [3], "latent": 2, "activation": "gelu"}"#, "activation"),
+            (#"{"inputDim": 4, "encoderHidden": [3], "latent": 2, "likelihood": "poisson"}"#, "likelihood"),
+            (#"{"inputDim": 4, "encoderHidden": [3], "latent": 0}"#, "latent"),
+            (#"{"inputDim": 4, "#, "JSON"),
+        ]
+        for (text, needle) in cases {
+            XCTAssertThrowsError(try ModelConfig.decode(json: Data(text.utf8), source: "cfg.json")) { error in
+                let line = "\(error)"
+                XCTAssertFalse(line.contains("\n"), line)
+                XCTAssertTrue(line.hasPrefix("cfg.json: "), line)
+                XCTAssertTrue(line.contains(needle), "\(line) should mention \(needle)")
+            }
+        }
+    }
 }
