@@ -39,6 +39,10 @@ public enum ExplainExport {
         seconds["gather"] = clock.lap()
 
         var outcome: Result<ExplainSummary, Error> = .failure(ExplainError("explain: no result from rank 0"))
+        var options = options
+        if options.classNames.isEmpty && dataset.name.lowercased().hasPrefix("fashion-mnist") {
+            options.classNames = ExplainOptions.fashionMNISTClassNames
+        }
         if let all = gathered {
             outcome = Result {
                 let writer = ExportWriter(model: model, dataset: dataset, trainSet: trainSet, options: options,
@@ -53,14 +57,14 @@ public enum ExplainExport {
             var message = ""
             if rank == 0 {
                 switch outcome {
-                case .success(let s): message = "S" + ((try? s.json()) ?? "")
+                case .success(let s): message = "S" + ((try? s.transport()) ?? "")
                 case .failure(let e): message = "E" + "\(e)"
                 }
             }
             let received = try comm.broadcast(string: message, root: 0)
             if rank != 0 {
                 if received.hasPrefix("S") {
-                    outcome = Result { try ExplainSummary.decode(json: String(received.dropFirst())) }
+                    outcome = Result { try ExplainSummary.decode(transport: String(received.dropFirst())) }
                 } else {
                     outcome = .failure(ExplainError("explain: rank 0 failed: \(received.dropFirst())"))
                 }

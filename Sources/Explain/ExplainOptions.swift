@@ -11,7 +11,7 @@ public struct ExplainOptions {
     /// Seeds the noise of -ELBO, IWAE and prior samples, so reruns give the same files.
     public var seed: UInt64 = 0
     /// A dimension is active when the variance over the data of its posterior mean exceeds this.
-    public var activeThreshold: Float = 0.01
+    public var activeThreshold: Double = 0.01
     /// How many of the most informative dimensions get traversals and saliency maps.
     public var topDimensions: Int = 8
     /// Columns of a latent traversal, spread evenly over +-2 standard deviations.
@@ -30,7 +30,8 @@ public struct ExplainOptions {
     public var scatterMaxPoints: Int = 3000
     /// Pixel enlargement of 28x28 tiles in pictures.
     public var upscale: Int = 3
-    /// Names for class labels 0..<n (e.g. Fashion-MNIST's "T-shirt/top", ...); numbers otherwise.
+    /// Names for class labels 0..<n; numbers otherwise. Left empty for data named
+    /// "fashion-mnist...", Fashion-MNIST's names are used.
     public var classNames: [String] = []
     /// Skip report.html (arrays, tables and pictures are still written).
     public var writeReport: Bool = true
@@ -57,6 +58,10 @@ public struct ExplainOptions {
         try positive(occlusionPatch, "occlusionPatch")
         try positive(gallerySize, "gallerySize")
         try positive(upscale, "upscale")
+        // Pictures grow with the square of these; past them a picture is megabytes of nothing new.
+        guard upscale <= 16, traversalSteps <= 64, gallerySize <= 1000, priorSamples <= 10_000 else {
+            throw ExplainError("explain options: expected upscale <= 16, traversalSteps <= 64, gallerySize <= 1000, priorSamples <= 10000, found \(upscale), \(traversalSteps), \(gallerySize), \(priorSamples)")
+        }
         guard neighbours >= 0, priorSamples >= 0, scatterMaxPoints >= 0 else {
             throw ExplainError("explain options: expected neighbours, priorSamples and scatterMaxPoints >= 0, found \(neighbours), \(priorSamples), \(scatterMaxPoints)")
         }

@@ -21,6 +21,7 @@ public struct ExplainSummary: Codable, Equatable {
     public struct SampleRef: Codable, Equatable {
         public var index: Int
         public var negELBO: Double
+        public var negLogPxIWAE: Double?
         public var label: Int?
     }
     public struct Neighbour: Codable, Equatable {
@@ -63,26 +64,39 @@ public struct ExplainSummary: Codable, Equatable {
     public var classes: [ClassSummary]
     public var mostTypical: [SampleRef]
     public var leastTypical: [SampleRef]
+    /// By IWAE -log p(x) when K > 0 (the tighter bound), else by -ELBO; highest first.
+    public var mostAnomalous: [SampleRef]
+    public var anomalyScore: String
     public var samples: [SampleExplanation]
     /// Paths relative to the output directory.
     public var files: [String]
     public var seconds: [String: Double]
 
+    /// summary.json: snake_case keys, non-finite numbers as the strings numpy prints.
     func json() throws -> String {
+        try Self.encode(self, snakeCase: true)
+    }
+
+    /// Rank 0 -> other ranks. Property names as they are: snake_case does not round-trip names
+    /// like `meanKL`.
+    func transport() throws -> String {
+        try Self.encode(self, snakeCase: false)
+    }
+
+    static func encode(_ summary: ExplainSummary, snakeCase: Bool) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
+            return String(decoding: try encoder.encode(summary), as: UTF8.self)
         } catch {
             throw ExplainError("summary.json: could not encode the summary (\(error))")
         }
     }
 
-    static func decode(json: String) throws -> ExplainSummary {
+    static func decode(transport json: String) throws -> ExplainSummary {
         let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
             return try decoder.decode(ExplainSummary.self, from: Data(json.utf8))

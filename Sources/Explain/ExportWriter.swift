@@ -69,6 +69,13 @@ struct ExportWriter {
         return summary
     }
 
+    /// The `count` samples the model finds least likely: by the tighter IWAE bound when it was
+    /// computed, else by -ELBO; non-finite scores first.
+    static func mostAnomalous(_ a: PosteriorArrays, count: Int) -> [Int] {
+        let score = a.negLogPxIWAE.isEmpty ? a.negELBO : a.negLogPxIWAE
+        return Array(LatentStatistics.order(score).suffix(count).reversed())
+    }
+
     static func scatterDimensions(_ stats: LatentStatistics) -> (Int, Int) {
         let top = stats.dimensionsByKL
         return (top[0], top.count > 1 ? top[1] : top[0])
@@ -105,7 +112,9 @@ struct ExportWriter {
                                      aggregateMean: stats.aggregateMean[$0], aggregateStd: stats.aggregateStd[$0])
         }
         func ref(_ i: Int) -> ExplainSummary.SampleRef {
-            ExplainSummary.SampleRef(index: i, negELBO: Double(a.negELBO[i]), label: labels.map { Int($0[i]) })
+            ExplainSummary.SampleRef(index: i, negELBO: Double(a.negELBO[i]),
+                                     negLogPxIWAE: a.negLogPxIWAE.isEmpty ? nil : Double(a.negLogPxIWAE[i]),
+                                     label: labels.map { Int($0[i]) })
         }
         let g = min(options.gallerySize, a.count)
         return ExplainSummary(
@@ -120,6 +129,8 @@ struct ExportWriter {
             },
             mostTypical: stats.indicesByNegELBO.prefix(g).map(ref),
             leastTypical: stats.indicesByNegELBO.suffix(g).reversed().map(ref),
+            mostAnomalous: Self.mostAnomalous(a, count: g).map(ref),
+            anomalyScore: a.negLogPxIWAE.isEmpty ? "neg_elbo" : "neg_log_px_iwae",
             samples: [], files: [], seconds: [:])
     }
 
@@ -145,10 +156,12 @@ struct ExportWriter {
             try out.csv("classes.csv", classes)
         }
 
-        var typical = CSVDocument(header: ["kind", "rank", "index", "neg_elbo", "label"])
-        for (kind, refs) in [("most_typical", summary.mostTypical), ("least_typical", summary.leastTypical)] {
+        var typical = CSVDocument(header: ["kind", "rank", "index", "neg_elbo", "neg_log_px_iwae", "label"])
+        for (kind, refs) in [("most_typical", summary.mostTypical), ("least_typical", summary.leastTypical),
+                             ("most_anomalous", summary.mostAnomalous)] {
             for (r, s) in refs.enumerated() {
-                typical.add([kind, "\(r + 1)", "\(s.index)", NumberFormat.double(s.negELBO), s.label.map { "\($0)" } ?? ""])
+                typical.add([kind, "\(r + 1)", "\(s.index)", NumberFormat.double(s.negELBO),
+                             s.negLogPxIWAE.map(NumberFormat.double) ?? "", s.label.map { "\($0)" } ?? ""])
             }
         }
         try out.csv("typicality.csv", typical)
@@ -193,9 +206,7 @@ struct ExportWriter {
         let dims = Self.scatterDimensions(stats)
         try out.png("latent_scatter.png", ScatterRaster.render(x: column(a, dims.0), y: column(a, dims.1), labels: labels))
 
-        // Anomalies by the tighter IWAE bound when it was computed, else by -ELBO.
-        let score = a.negLogPxIWAE.isEmpty ? a.negELBO : a.negLogPxIWAE
-        let anomalous = Array(LatentStatistics.order(score).suffix(g).reversed())
+        let anomalous = Self.mostAnomalous(a, count: g)
         try out.png("anomalies.png", try p.comparison(inputs: dataset.rows(anomalous), mu: mus(anomalous), rows: anomalous.count))
         let typical = Array(stats.indicesByNegELBO.prefix(g))
         try out.png("typical.png", try p.comparison(inputs: dataset.rows(typical), mu: mus(typical), rows: typical.count))

@@ -31,7 +31,7 @@ public struct LatentStatistics {
 
     public var activeUnits: Int { activeDimensions.count }
 
-    public init(_ a: PosteriorArrays, labels: [Int32]?, activeThreshold: Float) {
+    public init(_ a: PosteriorArrays, labels: [Int32]?, activeThreshold: Double) {
         let n = a.count, d = a.latent
         count = n; latent = d
         var sum = [Double](repeating: 0, count: d), sumSq = [Double](repeating: 0, count: d)
@@ -53,8 +53,8 @@ public struct LatentStatistics {
         }
         let variance = centred.map { $0 / nn }
         posteriorMeanVariance = variance
-        self.activeThreshold = Double(activeThreshold)
-        activeDimensions = (0..<d).filter { variance[$0] > Double(activeThreshold) }
+        self.activeThreshold = activeThreshold
+        activeDimensions = (0..<d).filter { variance[$0] > activeThreshold }
         let kl = sumKL.map { $0 / nn }
         meanKL = kl
         let key = kl.map { $0.isNaN ? -Double.infinity : $0 }

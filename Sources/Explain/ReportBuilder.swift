@@ -103,10 +103,12 @@ struct ReportBuilder {
             let by = summary.meanNegLogPxIWAE == nil ? "-ELBO" : "IWAE -log p(x)"
             r.image(png: png, alt: "most anomalous", caption: "Highest \(by): originals over reconstructions (anomalies.png).")
         }
-        let rows = zip(summary.mostTypical, summary.leastTypical).prefix(10).enumerated().map { k, pair in
-            ["\(k + 1)", "\(pair.0.index)", name(pair.0.label), fmt(pair.0.negELBO), "\(pair.1.index)", name(pair.1.label), fmt(pair.1.negELBO)]
+        let iwae = summary.anomalyScore == "neg_log_px_iwae"
+        let rows = zip(summary.mostTypical, summary.mostAnomalous).prefix(10).enumerated().map { k, pair in
+            ["\(k + 1)", "\(pair.0.index)", name(pair.0.label), fmt(pair.0.negELBO), "\(pair.1.index)", name(pair.1.label),
+             fmt(iwae ? pair.1.negLogPxIWAE ?? .nan : pair.1.negELBO)]
         }
-        r.table(headers: ["rank", "typical #", "label", "-ELBO", "atypical #", "label", "-ELBO"], rows: rows)
+        r.table(headers: ["rank", "typical #", "label", "-ELBO", "anomalous #", "label", iwae ? "-log p(x), IWAE" : "-ELBO"], rows: rows)
     }
 
     func samples(_ r: inout HTMLReport) {

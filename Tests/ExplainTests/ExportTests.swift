@@ -84,6 +84,8 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(sortedKL, sortedKL.sorted(by: >))
         XCTAssertEqual(summary.mostTypical.first?.index, negELBO.values.indices.min { negELBO.values[$0] < negELBO.values[$1] })
         XCTAssertEqual(summary.leastTypical.first?.index, negELBO.values.indices.max { negELBO.values[$0] < negELBO.values[$1] })
+        XCTAssertEqual(summary.mostAnomalous.first?.index, iwae.values.indices.max { iwae.values[$0] < iwae.values[$1] })
+        XCTAssertEqual(summary.anomalyScore, "neg_log_px_iwae")
         XCTAssertEqual(summary.provenance["checkpoint"], "/x/ckpt.safetensors")
         XCTAssertEqual(summary.provenance["iwae_k"], "5")
 
@@ -102,6 +104,9 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(s.neighbours[0].distance, distances[expected[0]], accuracy: 1e-4)
         XCTAssertEqual(s.topDimensions.count, d)
         XCTAssertEqual(s.std[0], Double(expf(0.5 * logvar.values[11 * d])), accuracy: 1e-6)
+
+        // Other ranks receive the summary as JSON from rank 0: it must come back whole.
+        XCTAssertEqual(try ExplainSummary.decode(transport: try summary.transport()), summary)
     }
 
     func testFilesPicturesAndReport() throws {
@@ -170,7 +175,8 @@ final class ExportTests: XCTestCase {
         // summary.json is JSON with the documented keys; the tables have a row per item.
         let json = try JSONSerialization.jsonObject(with: Data(try readBytes(dir + "/summary.json"))) as? [String: Any]
         for key in ["active_units", "dimensions", "dimensions_by_kl", "classes", "most_typical", "least_typical",
-                    "provenance", "mean_neg_elbo", "mean_neg_log_px_iwae", "samples", "files", "iwae_k"] {
+                    "provenance", "mean_neg_elbo", "mean_neg_log_px_iwae", "samples", "files", "iwae_k",
+                    "most_anomalous", "anomaly_score"] {
             XCTAssertNotNil(json?[key], key)
         }
         let dims = String(decoding: try readBytes(dir + "/dimensions.csv"), as: UTF8.self).split(separator: "\n")
@@ -180,6 +186,31 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(classes.count, 1 + Set(data.labels ?? []).count)
         let svg = String(decoding: try readBytes(dir + "/latent_scatter.svg"), as: UTF8.self)
         XCTAssertTrue(svg.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    }
+
+    /// Runs check_report.sh (headless Chromium: every <img> decoded) when Chromium is installed.
+    func testReportShowsEveryImageInChromium() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("check_report.sh").path
+        let browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        guard browsers.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("chromium is not installed")
+        }
+        let dir = try temporaryDirectory(self)
+        var o = options(dir)
+        o.samples = [1]
+        _ = try ExplainExport.run(model: makeModel(), dataset: SyntheticData.make(count: 12, factors: 2, seed: 3), trainSet: nil,
+                                  options: o, communicator: nil, checkpointInfo: [:], log: { _ in })
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [script, dir + "/report.html"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let pngCount = listFiles(dir).filter { $0.hasSuffix(".png") }.count
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("images \(pngCount)/\(pngCount)"), text)
     }
 
     func testNumpyReadsEveryArray() throws {
@@ -225,6 +256,7 @@ final class ExportTests: XCTestCase {
         XCTAssertTrue(files.contains("report.html"))
         XCTAssertTrue(files.contains("samples/2/posterior.csv"))
         XCTAssertNil(summary.meanNegLogPxIWAE)
+        XCTAssertEqual(summary.anomalyScore, "neg_elbo")
         XCTAssertTrue(summary.classes.isEmpty)
         XCTAssertEqual(summary.samples.first?.neighbours.count, 3)
         XCTAssertFalse(summary.samples.first?.neighbours.contains { $0.index == 2 } ?? true, "a sample is not its own neighbour")

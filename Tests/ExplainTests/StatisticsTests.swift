@@ -99,5 +99,11 @@ final class StatisticsTests: XCTestCase {
         o.iwaeK = 5
         o.batchSize = 0
         XCTAssertThrowsError(try o.validate(count: 10, latent: 2))
+        o.batchSize = 10
+        o.upscale = 100
+        XCTAssertThrowsError(try o.validate(count: 10, latent: 2)) { e in XCTAssertTrue("\(e)".contains("upscale <= 16")) }
+        o.upscale = 2
+        XCTAssertNoThrow(try o.validate(count: 10, latent: 2))
+        XCTAssertThrowsError(try o.validate(count: 0, latent: 2))
     }
 }
