@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what mpivae needs to build, test and train on Debian: Open MPI, OpenBLAS, zlib,
 # Fashion-MNIST, and numpy + safetensors for the Python interoperability tests.
+# With --test, also headless Chromium: a test opens the explanation report in a real browser.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 
 packages=(pkg-config libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy)
+[ "${1:-}" = "--test" ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

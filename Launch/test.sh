@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-Launch/setup.sh
+Launch/setup.sh --test
 
 # One release build serves both the tests and the end-to-end runs of the tool: the kernels are
 # only vectorized in release, and training in the end-to-end tests would crawl in debug.

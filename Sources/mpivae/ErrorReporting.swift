@@ -1,6 +1,7 @@
 import Foundation
 import MPI
 import Training
+import VAE
 
 /// How a command ends. An error every rank agreed on is printed once by rank 0 and every rank
 /// exits non-zero in an orderly way; an error only this rank saw would leave the others waiting
@@ -18,6 +19,11 @@ enum ErrorReporting {
         } catch {
             if MPIRuntime.isInitialized, Communicator.world.size > 1 {
                 Communicator.world.abort(message: "rank \(Communicator.world.rank): \(error)", code: 1)
+            }
+            // Settings are checked before MPI starts, identically on every rank: rank 0 speaks for all.
+            if !MPIRuntime.isInitialized, error is ConfigError, LaunchEnvironment.rank != 0 {
+                MPIRuntime.finalize()
+                return 1
             }
             printError("\(error)")
             MPIRuntime.finalize()
