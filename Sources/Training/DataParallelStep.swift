@@ -11,6 +11,9 @@ struct StepResult {
     var finite: Bool
     var stopRequested: Bool
     var reduceSeconds: Double
+    /// With `separateWait`: time in a barrier just before the allreduce, i.e. waiting for the
+    /// slowest rank to finish its backward pass; `reduceSeconds` is then the transfer alone.
+    var waitSeconds = 0.0
 }
 
 /// One training step on this rank: its rows of the global batch forward and backward, one
@@ -29,6 +32,9 @@ final class DataParallelStep {
     let comm: Communicator
     /// Gradients followed by the tail: exactly what is allreduced.
     let reduced: UnsafeMutableBufferPointer<Float>
+    /// For benchmarks only: a barrier before the allreduce splits its time into waiting for the
+    /// slowest rank and the transfer itself. Training never sets it (it costs a collective).
+    var separateWait = false
 
     init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator) throws {
         self.model = model
@@ -68,6 +74,12 @@ final class DataParallelStep {
         reduced[count + Tail.rows.rawValue] = Float(row)
         reduced[count + Tail.stop.rawValue] = stopRequested ? 1 : 0
 
+        var waitSeconds = 0.0
+        if separateWait {
+            let w0 = monotonicSeconds()
+            try comm.barrier()
+            waitSeconds = monotonicSeconds() - w0
+        }
         let t0 = monotonicSeconds()
         try comm.allreduce(reduced, op: .sum)
         let reduceSeconds = monotonicSeconds() - t0
@@ -91,6 +103,7 @@ final class DataParallelStep {
             optimizer.update(parameters: model.parameters, gradients: gradients, gradScale: scale)
         }
         return StepResult(recon: recon, kl: kl, rows: rows, finite: finite,
-                          stopRequested: reduced[count + Tail.stop.rawValue] > 0, reduceSeconds: reduceSeconds)
+                          stopRequested: reduced[count + Tail.stop.rawValue] > 0, reduceSeconds: reduceSeconds,
+                          waitSeconds: waitSeconds)
     }
 }

@@ -20,6 +20,11 @@ public struct DistributedBenchmarkResult: Codable {
     /// in-step / bare: how much the step's allreduce costs over the bare collective.
     public var allreduceOverhead: Double
     public var allreduceShareOfStep: Double
+    /// From windows with a barrier before each allreduce: the wait for the slowest rank, and the
+    /// transfer alone (comparable with the bare allreduce).
+    public var waitForSlowestRankMilliseconds: Double
+    public var allreduceTransferMilliseconds: Double
+    public var transferOverBare: Double
     public var windows: Int
 }
 
@@ -51,6 +56,7 @@ public enum DistributedBenchmark {
         let soloPermutation = soloStep.sampler.permutation(epoch: 0)
         let permutation = sampler.permutation(epoch: 0)
         var single: [Double] = [], parallel: [Double] = [], inStep: [Double] = [], bareTimes: [Double] = [], shares: [Double] = []
+        var waits: [Double] = [], transfers: [Double] = []
 
         // One untimed window of each warms caches, page tables and the shared-memory transport.
         for window in 0...windows {
@@ -79,6 +85,17 @@ public enum DistributedBenchmark {
                 shares.append(elapsed[1] / elapsed[0])
             }
 
+            // The same step with the wait for the slowest rank split off the allreduce.
+            step.separateWait = true
+            var split = [0.0, 0.0]
+            for s in 0..<stepsPerWindow {
+                let r = try step.run(epoch: 0, step: s % sampler.stepsPerEpoch, permutation: permutation, klWeight: 1, stopRequested: false)
+                split[0] += r.waitSeconds; split[1] += r.reduceSeconds
+            }
+            step.separateWait = false
+            try comm.allreduce(&split, op: .max)
+            if window > 0 { waits.append(split[0] / Double(stepsPerWindow)); transfers.append(split[1] / Double(stepsPerWindow)) }
+
             try comm.barrier()
             let b0 = monotonicSeconds()
             for _ in 0..<stepsPerWindow { try comm.allreduce(bare, op: .sum) }
@@ -96,7 +113,8 @@ public enum DistributedBenchmark {
             scalingEfficiency: median(parallel) / (Double(comm.size) * singleMedian[0]),
             allreduceInStepMilliseconds: inStepMedian * 1000, bareAllreduceMilliseconds: bareMedian * 1000,
             allreduceOverhead: inStepMedian / max(bareMedian, 1e-12), allreduceShareOfStep: median(shares),
-            windows: windows)
+            waitForSlowestRankMilliseconds: median(waits) * 1000, allreduceTransferMilliseconds: median(transfers) * 1000,
+            transferOverBare: median(transfers) / max(bareMedian, 1e-12), windows: windows)
     }
 
     static func median(_ values: [Double]) -> Double {
