@@ -41,6 +41,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Run the explanation export on the test split when training ends.
     public var explain = true
     public var explainIWAE = 100
+    /// Test samples the end-of-training export explains one by one.
+    public var explainSamples = [0, 1, 2]
     /// Stop after this many steps in total (0: no limit); for tests and benchmarks.
     public var maxSteps = 0
 
@@ -84,6 +86,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if logEvery < 1 { throw bad("log-every", "a whole number of at least 1", logEvery) }
         if replicaCheckEvery < 1 { throw bad("replica-check-every", "a whole number of at least 1", replicaCheckEvery) }
         if maxNonFiniteSteps < 1 { throw bad("max-nonfinite-steps", "a whole number of at least 1", maxNonFiniteSteps) }
+        if explainSamples.contains(where: { $0 < 0 }) { throw bad("explain-sample", "sample indices >= 0", explainSamples) }
         if explainIWAE < 1 { throw bad("explain-iwae", "a whole number of at least 1", explainIWAE) }
         if maxSteps < 0 { throw bad("max-steps", "a whole number >= 0", maxSteps) }
         if out.isEmpty { throw bad("out", "a directory path", "an empty string") }

@@ -16,6 +16,8 @@ public struct TrainSummary {
     public var model: VAEModel
     public var trainSet: Dataset
     public var testSet: Dataset?
+    /// Rank 0: the last checkpoint written (path and data checksum).
+    public var lastCheckpoint: (path: String, dataCRC32: UInt32)?
 }
 
 /// The data-parallel training loop. Every rank runs it; they differ only in which rows of each
@@ -41,10 +43,12 @@ public final class Trainer {
         let rank = comm.rank, size = comm.size
 
         // Start-up: everyone loads the data; a rank that cannot ends the job for all.
+        let dataStart = monotonicSeconds()
         let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") {
             (try DataSource.load(config.data, split: .train),
              config.evaluateTest || config.explain ? try DataSource.load(config.data, split: .test) : nil)
         }
+        let dataSeconds = monotonicSeconds() - dataStart
         let modelConfig = try config.modelConfig(inputDim: trainSet.dimension)
         let model = VAEModel(config: modelConfig, seed: config.seed)
 
@@ -102,6 +106,7 @@ public final class Trainer {
         var summary = TrainSummary(steps: position.globalStep, epochsCompleted: position.epoch, samplesPerSecond: 0,
                                    stoppedBySignal: false, model: model, trainSet: trainSet, testSet: testSet)
         var nonFiniteRun = 0
+        var reportedStartup = false
         var epoch = position.epoch
         var jobSamples = 0, jobSeconds = 0.0
 
@@ -121,6 +126,13 @@ public final class Trainer {
                 stepSeconds += t1 - t0
                 reduceSeconds += result.reduceSeconds
                 summary.steps += 1
+                if rank == 0, !reportedStartup {
+                    reportedStartup = true
+                    let sinceStart = ProcessClock.secondsSinceProcessStart()
+                    out(String(format: "first step done %.2f s after the process started; data took %.2f s to read, so %.2f s of set-up besides",
+                               sinceStart, dataSeconds, sinceStart - dataSeconds))
+                    metrics.write(["kind": "startup", "seconds_to_first_step": sinceStart, "data_seconds": dataSeconds])
+                }
 
                 if result.finite {
                     nonFiniteRun = 0
@@ -190,9 +202,14 @@ public final class Trainer {
             summary.epochsCompleted = epoch
             try state.save(to: store, position: TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps),
                            comm: comm, config: config, modelConfig: modelConfig, datasetCount: trainSet.count, log: out)
+            if rank == 0, let saved = state.lastSaved {
+                metrics.write(["kind": "checkpoint", "epoch": epoch, "step": summary.steps, "path": saved.path,
+                               "seconds": saved.seconds, "share_of_epoch": saved.seconds / max(stepSeconds, 1e-9)])
+            }
         }
 
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
+        summary.lastCheckpoint = state.lastSaved.map { ($0.path, $0.dataCRC32) }
         summary.samplesPerSecond = Double(jobSamples) / max(jobSeconds, 1e-9)
         return summary
     }

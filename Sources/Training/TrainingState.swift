@@ -9,6 +9,8 @@ import VAE
 final class TrainingState {
     let model: VAEModel
     let optimizer: Adam
+    /// Rank 0's newest write: where, its data checksum, and how long writing took.
+    private(set) var lastSaved: CheckpointStore.Saved?
 
     init(model: VAEModel, optimizer: Adam) {
         self.model = model
@@ -48,7 +50,7 @@ final class TrainingState {
             let meta = metadata(position: position, config: config, modelConfig: modelConfig,
                                 worldSize: comm.size, datasetCount: datasetCount)
             let tag = String(format: "e%04d-s%08d", position.epoch, position.globalStep)
-            try store.save(tensors: tensors(), metadata: meta, tag: tag)
+            lastSaved = try store.save(tensors: tensors(), metadata: meta, tag: tag)
         }
     }
 

@@ -44,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Evaluate the test split after each epoch.") var eval: Bool?
     @Flag(inversion: .prefixedNo, help: "Export explanations of the test split at the end.") var explain: Bool?
     @Option(help: "Importance samples for the explanation's -log p(x) estimate.") var explainIwae: Int?
+    @Option(name: .customLong("explain-sample"), help: "A test sample the export explains one by one (repeatable; default 0, 1, 2).")
+    var explainSamples: [Int] = []
     @Option(help: "Stop after this many steps (0: no limit).") var maxSteps: Int?
     @Option(help: "BLAS threads per rank (default 1: ranks x threads should equal cores).") var blasThreads: Int = 1
 
@@ -86,6 +88,7 @@ struct TrainCommand: ParsableCommand {
         if let eval { c.evaluateTest = eval }
         if let explain { c.explain = explain }
         if let explainIwae { c.explainIWAE = explainIwae }
+        if !explainSamples.isEmpty { c.explainSamples = explainSamples }
         if let maxSteps { c.maxSteps = maxSteps }
         try c.validate()
         return c
@@ -116,11 +119,15 @@ struct TrainCommand: ParsableCommand {
             options.iwaeK = config.explainIWAE
             options.seed = config.seed
             if config.data == "fashion-mnist" { options.classNames = ExplainOptions.fashionMNISTClassNames }
-            let store = CheckpointStore(runDirectory: config.out)
-            let latest = ((try? store.readLatestPointer()) ?? nil).map { store.directory + "/" + $0 }
+            options.samples = config.explainSamples.filter { $0 < testSet.count }
+            var info = ["seed": String(config.seed)]
+            if let saved = summary.lastCheckpoint {
+                info["checkpoint"] = saved.path
+                info["checkpoint_checksum"] = "crc32:" + String(format: "%08x", saved.dataCRC32)
+            }
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
-                                          communicator: comm, checkpointInfo: ["checkpoint": latest ?? "(none)", "seed": String(config.seed)],
+                                          communicator: comm, checkpointInfo: info,
                                           log: { if comm.rank == 0 { print($0); fflush(stdout) } })
             }
             if comm.rank == 0 { print("explanations: \(options.outDir)/report.html") }

@@ -73,3 +73,49 @@ final class BadInputTests: XCTestCase {
         try assertOneLineError(["evaluate", "--checkpoint", good, "--data", out + "/five.csv", "--split", "train"], mentions: "784")
     }
 }
+
+/// Files cut short anywhere, through the tool itself: always one error line, never a signal.
+final class TruncatedFileTests: XCTestCase {
+    func testTruncatedDataAndCheckpointsGiveOneLineErrors() throws {
+        let dir = Tool.temporaryDirectory("truncated")
+        // A tiny model on a 4-column CSV, so its checkpoint is small.
+        var csv = ""
+        for i in 0..<60 { csv += (0..<4).map { String(Float((i * 7 + $0 * 3) % 10) / 10) }.joined(separator: ",") + "\n" }
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: dir + "/t.csv"))
+        try Tool.succeed(["train", "--data", dir + "/t.csv", "--out", dir + "/run", "--hidden", "3", "--latent", "1",
+                          "--batch-size", "10", "--epochs", "1", "--likelihood", "gaussian", "--no-explain", "--no-eval"])
+        let ckpt = try Tool.latestCheckpoint(dir + "/run")
+        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ckpt)))
+        // Offsets spread over the header-length field, the JSON header and the data section.
+        let offsets = Array(Set((0..<12).map { $0 } + stride(from: 12, to: whole.count, by: max(1, whole.count / 40)).map { $0 }
+                               + [whole.count - 1])).sorted()
+        for cut in offsets {
+            let path = dir + "/cut-\(cut).safetensors"
+            try Data(whole.prefix(cut)).write(to: URL(fileURLWithPath: path))
+            let result = try Tool.run(["inspect", path], timeout: 30)
+            XCTAssertNotNil(result.exitCode, "inspect of a file cut at \(cut) died of a signal")
+            XCTAssertNotEqual(result.exitCode, 0, "a checkpoint cut at \(cut) of \(whole.count) bytes was accepted")
+            let lines = result.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "cut at \(cut): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("cut-\(cut).safetensors"), result.stderr)
+        }
+
+        // The same for an NPY data file given to training.
+        var npy: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0]
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (8, 4), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        npy += [UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
+        for i in 0..<32 { withUnsafeBytes(of: Float(i % 10) / 10) { npy += $0 } }
+        for cut in stride(from: 0, to: npy.count, by: 7) {
+            let path = dir + "/cut-\(cut).npy"
+            try Data(npy.prefix(cut)).write(to: URL(fileURLWithPath: path))
+            let result = try Tool.run(["train", "--data", path, "--out", dir + "/never-\(cut)", "--hidden", "3", "--latent", "1"], timeout: 30)
+            XCTAssertNotNil(result.exitCode, "an NPY cut at \(cut) killed the tool")
+            XCTAssertNotEqual(result.exitCode, 0)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "cut at \(cut): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("cut-\(cut).npy"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/never-\(cut)/config.json"))
+        }
+    }
+}
