@@ -143,7 +143,9 @@ public final class Trainer {
                     nonFiniteRun += 1
                     out("warning: step \(summary.steps) (epoch \(epoch + 1), step \(s + 1)) had a non-finite loss or gradient; skipped (\(nonFiniteRun) in a row)")
                     if nonFiniteRun >= config.maxNonFiniteSteps {
-                        throw AgreedError("stopped after \(nonFiniteRun) non-finite steps in a row at step \(summary.steps); the last good checkpoint in \(run.checkpointsPath) is kept (try a lower --lr or --clip-norm)")
+                        let kept = state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
+                            ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
+                        throw AgreedError("stopped after \(nonFiniteRun) non-finite steps in a row at step \(summary.steps); \(kept) (try a lower --lr or --clip-norm)")
                     }
                 }
 

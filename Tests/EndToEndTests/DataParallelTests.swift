@@ -78,3 +78,21 @@ final class DataParallelTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/config.json"))
     }
 }
+
+final class NonFiniteTests: XCTestCase {
+    /// A diverging run skips the bad steps on every rank alike and stops after the configured
+    /// number in a row, keeping the checkpoint it had.
+    func testDivergenceStopsWithTheLastGoodCheckpointKept() throws {
+        let out = Tool.temporaryDirectory("nonfinite")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        let good = try Tool.latestCheckpoint(out)
+        let before = try Tool.tensorBytes(good)
+        let result = try Tool.run(["train", "--resume", out, "--epochs", "3", "--lr", "1e30", "--max-nonfinite-steps", "4"], ranks: 2)
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertFalse(result.timedOut)
+        XCTAssertTrue(result.stderr.contains("stopped after 4 non-finite steps in a row"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("the checkpoint it resumed from is kept"), result.stderr)
+        XCTAssertEqual(try Tool.latestCheckpoint(out), good)
+        XCTAssertEqual(try Tool.tensorBytes(good), before)
+    }
+}
