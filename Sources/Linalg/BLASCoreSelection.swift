@@ -52,7 +52,10 @@ public enum BLASCoreSelection {
         let args = CommandLine.arguments
         var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
         cArgs.append(nil)
-        execv("/proc/self/exe", &cArgs)
+        // The resolved path, not /proc/self/exe itself: exec names the process after the file it
+        // was given, and users look for "mpivae" in ps, top and pkill, not "exe".
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+        execv(path, &cArgs)
         // exec failed: carry on with the kernel we have.
         unsetenv(markerVariable)
         for p in cArgs { free(p) }

@@ -110,3 +110,23 @@ final class CheckpointResumeTests: XCTestCase {
         XCTAssertEqual((parsed["encoder.0.weight"]?[0] as? [Int]), [48, 784])
     }
 }
+
+final class SignalTests: XCTestCase {
+    /// SIGTERM (what Slurm and kill send first) to one rank: every rank stops at the same step
+    /// after saving, the job exits 0, and the run resumes from there.
+    func testSigtermSavesAndStopsEveryRank() throws {
+        let out = Tool.temporaryDirectory("sigterm")
+        let child = try Launcher.start("mpivae", ranks: 2, arguments: Tool.small + ["--out", out, "--epochs", "100000", "--no-explain", "--no-eval"])
+        let start = Date()
+        while !FileManager.default.fileExists(atPath: out + "/checkpoints/latest"), Date().timeIntervalSince(start) < 60 { usleep(20_000) }
+        let ranks = ProcessRunner.children(of: child.pid)
+        XCTAssertEqual(ranks.count, 2)
+        kill(try XCTUnwrap(ranks.first), SIGTERM)
+        let result = try ProcessRunner.wait(child, timeout: 30)
+        XCTAssertEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stdout.contains("stopping on a signal; state saved at step"), result.stdout)
+        let saved = try Tool.metadata(try Tool.latestCheckpoint(out))
+        let resumed = try Tool.succeed(["train", "--resume", out, "--epochs", String(Int(saved["epoch"]!)! + 1)], ranks: 2)
+        XCTAssertTrue(resumed.stdout.contains("resuming at epoch \(Int(saved["epoch"]!)! + 1), step \(saved["step_in_epoch"]!)"), resumed.stdout)
+    }
+}
