@@ -39,10 +39,131 @@ public final class Trainer {
         self.out = communicator.rank == 0 ? out : { _ in }
     }
 
+    /// Everything a run holds once set up; identical in shape on every rank.
+    private struct Setup {
+        let trainSet: Dataset
+        let testSet: Dataset?
+        let dataSeconds: Double
+        let modelConfig: ModelConfig
+        let model: VAEModel
+        let optimizer: Adam
+        let state: TrainingState
+        let store: CheckpointStore
+        let sampler: ShardedSampler
+        let position: TrainingPosition
+    }
+
+    /// One epoch's sums, over the steps this process ran in it.
+    private struct EpochTotals {
+        var recon = 0.0, kl = 0.0, rows = 0
+        var stepSeconds = 0.0, reduceSeconds = 0.0
+        var samplesPerSecond: Double { Double(rows) / max(stepSeconds, 1e-9) }
+        var allreduceShare: Double { reduceSeconds / max(stepSeconds, 1e-9) }
+        var negELBO: Double { rows > 0 ? (recon + kl) / Double(rows) : .nan }
+    }
+
     public func train() throws -> TrainSummary {
+        let setup = try prepare()
+        let (model, optimizer, state, sampler) = (setup.model, setup.optimizer, setup.state, setup.sampler)
+        let stepsPerEpoch = sampler.stepsPerEpoch
+        let metrics = try MetricsLog(path: comm.rank == 0 ? run.metricsPath : nil)
+        let progress = ProgressReporter(enabled: comm.rank == 0, logEvery: config.logEvery, stepsPerEpoch: stepsPerEpoch, out: out)
+        let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: setup.trainSet, sampler: sampler,
+                                        config: config, comm: comm)
+        let evaluation = setup.testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) }
+        let stop = StopRequest.install()
+        func save(_ position: TrainingPosition) throws {
+            try state.save(to: setup.store, position: position, comm: comm, config: config, modelConfig: setup.modelConfig,
+                           datasetCount: setup.trainSet.count, log: out)
+        }
+
+        var summary = TrainSummary(steps: setup.position.globalStep, epochsCompleted: setup.position.epoch, samplesPerSecond: 0,
+                                   stoppedBySignal: false, model: model, trainSet: setup.trainSet, testSet: setup.testSet)
+        var nonFiniteRun = 0
+        var epoch = setup.position.epoch
+        var jobSamples = 0, jobSeconds = 0.0
+
+        epochLoop: while epoch < config.epochs {
+            let permutation = sampler.permutation(epoch: epoch)
+            var totals = EpochTotals()
+            let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
+            progress.beginEpoch(epoch)
+
+            for s in first..<stepsPerEpoch {
+                let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
+                let t0 = monotonicSeconds()
+                let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
+                                          stopRequested: stop.requested)
+                totals.stepSeconds += monotonicSeconds() - t0
+                totals.reduceSeconds += result.reduceSeconds
+                summary.steps += 1
+                if summary.steps == setup.position.globalStep + 1 { reportStartup(dataSeconds: setup.dataSeconds, metrics: metrics) }
+
+                if result.finite {
+                    nonFiniteRun = 0
+                    totals.recon += result.recon; totals.kl += result.kl; totals.rows += result.rows
+                } else {
+                    nonFiniteRun += 1
+                    out("warning: step \(summary.steps) (epoch \(epoch + 1), step \(s + 1)) had a non-finite loss or gradient; skipped (\(nonFiniteRun) in a row)")
+                    if nonFiniteRun >= config.maxNonFiniteSteps {
+                        let kept = state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
+                            ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
+                        throw AgreedError("stopped after \(nonFiniteRun) non-finite steps in a row at step \(summary.steps); \(kept) (try a lower --lr or --clip-norm)")
+                    }
+                }
+                if summary.steps % config.replicaCheckEvery == 0 {
+                    try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
+                }
+                progress.step(s, recon: result.recon, kl: result.kl, rows: result.rows)
+                if comm.rank == 0, summary.steps % config.logEvery == 0, result.finite, result.rows > 0 {
+                    metrics.write(["kind": "step", "step": summary.steps, "epoch": epoch + 1,
+                                   "neg_elbo": (result.recon + result.kl) / Double(result.rows),
+                                   "recon": result.recon / Double(result.rows), "kl": result.kl / Double(result.rows),
+                                   "kl_weight": Double(klWeight)])
+                }
+
+                let endsEpoch = s + 1 == stepsPerEpoch
+                let next = TrainingPosition(epoch: endsEpoch ? epoch + 1 : epoch, stepInEpoch: endsEpoch ? 0 : s + 1,
+                                            globalStep: summary.steps)
+                if result.stopRequested || (config.maxSteps > 0 && summary.steps >= config.maxSteps) {
+                    try save(next)
+                    summary.stoppedBySignal = result.stopRequested
+                    if result.stopRequested { out("stopping on a signal; state saved at step \(summary.steps)") }
+                    jobSamples += totals.rows; jobSeconds += totals.stepSeconds
+                    break epochLoop
+                }
+                if config.checkpointEvery > 0, summary.steps % config.checkpointEvery == 0, !endsEpoch {
+                    try save(next)
+                }
+            }
+            progress.endEpoch()
+
+            let test = try evaluation?.run()
+            report(epoch: epoch, totals: totals, test: test, steps: summary.steps, metrics: metrics)
+            summary.lastTrainNegELBO = totals.negELBO
+            summary.lastTestNegELBO = test?.negELBO ?? summary.lastTestNegELBO
+            jobSamples += totals.rows; jobSeconds += totals.stepSeconds
+
+            epoch += 1
+            summary.epochsCompleted = epoch
+            try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps))
+            if comm.rank == 0, let saved = state.lastSaved {
+                metrics.write(["kind": "checkpoint", "epoch": epoch, "step": summary.steps, "path": saved.path,
+                               "seconds": saved.seconds, "share_of_epoch": saved.seconds / max(totals.stepSeconds, 1e-9)])
+            }
+        }
+
+        try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
+        summary.lastCheckpoint = state.lastSaved.map { ($0.path, $0.dataCRC32) }
+        summary.samplesPerSecond = Double(jobSamples) / max(jobSeconds, 1e-9)
+        return summary
+    }
+
+    /// Data, agreement across ranks, the run directory, the model and (on resume) its state.
+    private func prepare() throws -> Setup {
         let rank = comm.rank, size = comm.size
 
-        // Start-up: everyone loads the data; a rank that cannot ends the job for all.
+        // Everyone loads the data; a rank that cannot ends the job for all.
         let dataStart = monotonicSeconds()
         let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") {
             (try DataSource.load(config.data, split: .train),
@@ -65,7 +186,8 @@ public final class Trainer {
                 throw ConfigError("--out \(run.path) already holds a run; continue it with --resume \(run.path) or choose another --out")
             }
             try run.create()
-            try run.writeConfig(config)
+            // A resumed run keeps its config.json until its checkpoint has proved to fit.
+            if !resume { try run.writeConfig(config) }
         }
 
         let optimizer = Adam(count: model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
@@ -76,6 +198,7 @@ public final class Trainer {
         var position = TrainingPosition()
         if resume {
             position = try state.restoreNewest(from: store, comm: comm, modelConfig: modelConfig, config: config, log: out)
+            try comm.rootDecides { try run.writeConfig(config) }
         }
         try comm.broadcast(model.parameters, root: 0)
 
@@ -85,135 +208,45 @@ public final class Trainer {
         } catch { throw AgreedError("\(error)") }
         let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
                                      worldSize: size, rank: rank, seed: config.seed)
-        let stepsPerEpoch = sampler.stepsPerEpoch
         let remainder = trainSet.count % config.batchSize
-        if rank == 0 {
-            out("training \(trainSet.name): \(trainSet.count) samples, global batch \(config.batchSize) over \(size) rank\(size == 1 ? "" : "s") "
-                + "(\(config.batchSize / size)\(config.batchSize % size == 0 ? "" : "-\(config.batchSize / size + 1)") each), "
-                + "\(stepsPerEpoch) steps an epoch"
-                + (remainder == 0 ? "" : "; the last batch of each epoch has the remaining \(remainder) samples"))
-            out("model: \(model.parameterCount) parameters; BLAS \(BLASInfo.coreName), \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s") a rank")
-            if resume { out("resuming at epoch \(position.epoch + 1), step \(position.stepInEpoch) of \(stepsPerEpoch) (global sample \(position.samplePosition(datasetCount: trainSet.count, batch: config.batchSize)))") }
+        out("training \(trainSet.name): \(trainSet.count) samples, global batch \(config.batchSize) over \(size) rank\(size == 1 ? "" : "s") "
+            + "(\(config.batchSize / size)\(config.batchSize % size == 0 ? "" : "-\(config.batchSize / size + 1)") each), "
+            + "\(sampler.stepsPerEpoch) steps an epoch"
+            + (remainder == 0 ? "" : "; the last batch of each epoch has the remaining \(remainder) samples"))
+        out("model: \(model.parameterCount) parameters; BLAS \(BLASInfo.coreName), \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s") a rank")
+        if resume {
+            out("resuming at epoch \(position.epoch + 1), step \(position.stepInEpoch) of \(sampler.stepsPerEpoch) "
+                + "(global sample \(position.samplePosition(datasetCount: trainSet.count, batch: config.batchSize)))")
         }
+        return Setup(trainSet: trainSet, testSet: testSet, dataSeconds: dataSeconds, modelConfig: modelConfig, model: model,
+                     optimizer: optimizer, state: state, store: store, sampler: sampler, position: position)
+    }
 
-        let metrics = try MetricsLog(path: rank == 0 ? run.metricsPath : nil)
-        let progress = ProgressReporter(enabled: rank == 0, logEvery: config.logEvery, stepsPerEpoch: stepsPerEpoch, out: out)
-        let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: trainSet, sampler: sampler,
-                                        config: config, comm: comm)
-        let evaluation = testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) }
-        let stop = StopRequest.install()
+    /// Start-up as a user waits for it: from process start to the first finished step.
+    private func reportStartup(dataSeconds: Double, metrics: MetricsLog) {
+        guard comm.rank == 0 else { return }
+        let sinceStart = ProcessClock.secondsSinceProcessStart()
+        out(String(format: "first step done %.2f s after the process started; data took %.2f s to read, so %.2f s of set-up besides",
+                   sinceStart, dataSeconds, sinceStart - dataSeconds))
+        metrics.write(["kind": "startup", "seconds_to_first_step": sinceStart, "data_seconds": dataSeconds])
+    }
 
-        var summary = TrainSummary(steps: position.globalStep, epochsCompleted: position.epoch, samplesPerSecond: 0,
-                                   stoppedBySignal: false, model: model, trainSet: trainSet, testSet: testSet)
-        var nonFiniteRun = 0
-        var reportedStartup = false
-        var epoch = position.epoch
-        var jobSamples = 0, jobSeconds = 0.0
-
-        epochLoop: while epoch < config.epochs {
-            let permutation = sampler.permutation(epoch: epoch)
-            var epochRecon = 0.0, epochKL = 0.0, epochRows = 0
-            var reduceSeconds = 0.0, stepSeconds = 0.0
-            let first = epoch == position.epoch ? position.stepInEpoch : 0
-            progress.beginEpoch(epoch)
-
-            for s in first..<stepsPerEpoch {
-                let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
-                let t0 = monotonicSeconds()
-                let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
-                                          stopRequested: stop.requested)
-                let t1 = monotonicSeconds()
-                stepSeconds += t1 - t0
-                reduceSeconds += result.reduceSeconds
-                summary.steps += 1
-                if rank == 0, !reportedStartup {
-                    reportedStartup = true
-                    let sinceStart = ProcessClock.secondsSinceProcessStart()
-                    out(String(format: "first step done %.2f s after the process started; data took %.2f s to read, so %.2f s of set-up besides",
-                               sinceStart, dataSeconds, sinceStart - dataSeconds))
-                    metrics.write(["kind": "startup", "seconds_to_first_step": sinceStart, "data_seconds": dataSeconds])
-                }
-
-                if result.finite {
-                    nonFiniteRun = 0
-                    epochRecon += result.recon
-                    epochKL += result.kl
-                    epochRows += result.rows
-                } else {
-                    nonFiniteRun += 1
-                    out("warning: step \(summary.steps) (epoch \(epoch + 1), step \(s + 1)) had a non-finite loss or gradient; skipped (\(nonFiniteRun) in a row)")
-                    if nonFiniteRun >= config.maxNonFiniteSteps {
-                        let kept = state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
-                            ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
-                        throw AgreedError("stopped after \(nonFiniteRun) non-finite steps in a row at step \(summary.steps); \(kept) (try a lower --lr or --clip-norm)")
-                    }
-                }
-
-                if summary.steps % config.replicaCheckEvery == 0 {
-                    try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
-                }
-                progress.step(s, recon: result.recon, kl: result.kl, rows: result.rows)
-                if rank == 0, summary.steps % config.logEvery == 0, result.finite, result.rows > 0 {
-                    metrics.write(["kind": "step", "step": summary.steps, "epoch": epoch + 1,
-                                   "neg_elbo": (result.recon + result.kl) / Double(result.rows),
-                                   "recon": result.recon / Double(result.rows), "kl": result.kl / Double(result.rows),
-                                   "kl_weight": Double(klWeight)])
-                }
-
-                let next = TrainingPosition(epoch: s + 1 == stepsPerEpoch ? epoch + 1 : epoch,
-                                            stepInEpoch: s + 1 == stepsPerEpoch ? 0 : s + 1,
-                                            globalStep: summary.steps)
-                let atLimit = config.maxSteps > 0 && summary.steps >= config.maxSteps
-                if result.stopRequested || atLimit {
-                    try state.save(to: store, position: next, comm: comm, config: config, modelConfig: modelConfig,
-                                   datasetCount: trainSet.count, log: out)
-                    summary.stoppedBySignal = result.stopRequested
-                    if result.stopRequested { out("stopping on a signal; state saved at step \(summary.steps)") }
-                    jobSamples += epochRows; jobSeconds += stepSeconds
-                    break epochLoop
-                }
-                if config.checkpointEvery > 0, summary.steps % config.checkpointEvery == 0, s + 1 < stepsPerEpoch {
-                    try state.save(to: store, position: next, comm: comm, config: config, modelConfig: modelConfig,
-                                   datasetCount: trainSet.count, log: out)
-                }
-            }
-            progress.endEpoch()
-
-            let trainLoss = epochRows > 0 ? (epochRecon + epochKL) / Double(epochRows) : .nan
-            var record: [String: Any] = ["kind": "epoch", "epoch": epoch + 1, "step": summary.steps,
-                                         "train_neg_elbo": trainLoss, "train_recon": epochRecon / Double(max(epochRows, 1)),
-                                         "train_kl": epochKL / Double(max(epochRows, 1)),
-                                         "samples_per_second": Double(epochRows) / max(stepSeconds, 1e-9),
-                                         "allreduce_share": reduceSeconds / max(stepSeconds, 1e-9),
-                                         "epoch_seconds": stepSeconds, "world_size": size]
-            var line = String(format: "epoch %d/%d  train -ELBO %.2f", epoch + 1, config.epochs, trainLoss)
-            if let evaluation {
-                let e = try evaluation.run()
-                record["test_neg_elbo"] = e.negELBO; record["test_recon"] = e.recon; record["test_kl"] = e.kl
-                line += String(format: "  test -ELBO %.2f (recon %.2f, KL %.2f)", e.negELBO, e.recon, e.kl)
-                summary.lastTestNegELBO = e.negELBO
-            }
-            line += String(format: "  %.0f samples/s  allreduce %.1f%% of step time",
-                           Double(epochRows) / max(stepSeconds, 1e-9), 100 * reduceSeconds / max(stepSeconds, 1e-9))
-            out(line)
-            if rank == 0 { metrics.write(record) }
-            summary.lastTrainNegELBO = trainLoss
-            jobSamples += epochRows; jobSeconds += stepSeconds
-
-            epoch += 1
-            summary.epochsCompleted = epoch
-            try state.save(to: store, position: TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps),
-                           comm: comm, config: config, modelConfig: modelConfig, datasetCount: trainSet.count, log: out)
-            if rank == 0, let saved = state.lastSaved {
-                metrics.write(["kind": "checkpoint", "epoch": epoch, "step": summary.steps, "path": saved.path,
-                               "seconds": saved.seconds, "share_of_epoch": saved.seconds / max(stepSeconds, 1e-9)])
-            }
+    /// Rank 0's epoch line and metrics record.
+    private func report(epoch: Int, totals: EpochTotals, test: EvaluationResult?, steps: Int, metrics: MetricsLog) {
+        guard comm.rank == 0 else { return }
+        var record: [String: Any] = ["kind": "epoch", "epoch": epoch + 1, "step": steps,
+                                     "train_neg_elbo": totals.negELBO, "train_recon": totals.recon / Double(max(totals.rows, 1)),
+                                     "train_kl": totals.kl / Double(max(totals.rows, 1)),
+                                     "samples_per_second": totals.samplesPerSecond, "allreduce_share": totals.allreduceShare,
+                                     "epoch_seconds": totals.stepSeconds, "world_size": comm.size]
+        var line = String(format: "epoch %d/%d  train -ELBO %.2f", epoch + 1, config.epochs, totals.negELBO)
+        if let test {
+            record["test_neg_elbo"] = test.negELBO; record["test_recon"] = test.recon; record["test_kl"] = test.kl
+            line += String(format: "  test -ELBO %.2f (recon %.2f, KL %.2f)", test.negELBO, test.recon, test.kl)
         }
-
-        try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
-        summary.lastCheckpoint = state.lastSaved.map { ($0.path, $0.dataCRC32) }
-        summary.samplesPerSecond = Double(jobSamples) / max(jobSeconds, 1e-9)
-        return summary
+        line += String(format: "  %.0f samples/s  allreduce %.1f%% of step time", totals.samplesPerSecond, 100 * totals.allreduceShare)
+        out(line)
+        metrics.write(record)
     }
 }
 

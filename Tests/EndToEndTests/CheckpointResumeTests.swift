@@ -76,10 +76,14 @@ final class CheckpointResumeTests: XCTestCase {
     func testACheckpointFromAnotherModelIsRefused() throws {
         let out = Tool.temporaryDirectory("other-model")
         try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        let config = try String(contentsOfFile: out + "/config.json", encoding: .utf8)
         let result = try Tool.run(["train", "--resume", out, "--latent", "5", "--epochs", "2"])
         XCTAssertNotEqual(result.exitCode, 0)
         XCTAssertTrue(result.stderr.contains("written for another model"), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        // The refused attempt changed nothing: the run still resumes as it was.
+        XCTAssertEqual(try String(contentsOfFile: out + "/config.json", encoding: .utf8), config)
+        try Tool.succeed(["train", "--resume", out, "--epochs", "2", "--no-explain"])
     }
 
     func testPythonReadsACheckpoint() throws {
