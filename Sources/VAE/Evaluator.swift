@@ -22,18 +22,10 @@ public final class Evaluator {
     /// Latent rows decoded per GEMM chunk in IWAE (K samples of several inputs share a chunk).
     public let decodeRows: Int
 
-    private let owned: [FloatBuffer]
+    private let arena: BufferArena
+    /// The chunk's input rows, copied (and binarized) from the caller's.
     private let x: UnsafeMutablePointer<Float>
-    private let encoderLayers: [DenseSlot]
-    private let decoderLayers: [DenseSlot]
-    private let encoderOutputs: [UnsafeMutablePointer<Float>]
-    private let encoderInputs: [UnsafePointer<Float>]
-    private let decoderOutputs: [UnsafeMutablePointer<Float>]
-    private let heads: UnsafeMutablePointer<Float>
-    private let z: UnsafeMutablePointer<Float>
-    private let output: UnsafeMutablePointer<Float>
-    private let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    private let dheads: UnsafeMutablePointer<Float>
+    private let act: ForwardActivations
     private let epsRow: UnsafeMutablePointer<Float>
     private let sigma: UnsafeMutablePointer<Float>
     private var halfLogVarSum: [Double]
@@ -49,29 +41,13 @@ public final class Evaluator {
         decodeRows = max(self.maxBatch, 512)
         let R = self.maxBatch, Rd = decodeRows
         let c = model.config
-        encoderLayers = model.slots.encoder + [model.slots.heads]
-        decoderLayers = model.slots.decoder
-        var owned: [FloatBuffer] = []
-        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let b = FloatBuffer(count: count)
-            owned.append(b)
-            return b.pointer
-        }
-        x = make(R * c.inputDim)
-        let encOut = encoderLayers.map { make(R * $0.outDim) }
-        encoderOutputs = encOut
-        encoderInputs = [UnsafePointer(x)] + encOut.dropLast().map { UnsafePointer($0) }
-        heads = encOut[encOut.count - 1]
-        z = make(Rd * c.latent)
-        decoderOutputs = decoderLayers.map { make(Rd * $0.outDim) }
-        output = decoderOutputs[decoderOutputs.count - 1]
-        let widest = encoderLayers.map { max($0.inDim, $0.outDim) }.max() ?? 1
-        scratch = (make(R * widest), make(R * widest))
-        dheads = make(R * 2 * c.latent)
-        epsRow = make(c.latent)
-        sigma = make(R * c.latent)
-        reconScratch = make(c.inputDim)
-        self.owned = owned
+        var arena = BufferArena()
+        x = arena.make(R * c.inputDim)
+        act = ForwardActivations(model: model, input: x, encoderRows: R, decoderRows: Rd, backpropagatesDecoder: false)
+        epsRow = arena.make(c.latent)
+        sigma = arena.make(R * c.latent)
+        reconScratch = arena.make(c.inputDim)
+        self.arena = arena
         logRatio = Array(repeating: 0, count: Rd)
         owner = Array(repeating: 0, count: Rd)
         lseMax = Array(repeating: 0, count: R)
@@ -136,11 +112,11 @@ public final class Evaluator {
             var kls = [Double](repeating: 0, count: rows)
             for r in 0..<rows {
                 eps(start + r, epsRow)
-                kls[r] = sampleLatent(row: r, eps: epsRow, into: z + r * L)
+                kls[r] = sampleLatent(row: r, eps: epsRow, into: act.z + r * L)
             }
             decodeChunk(rows: rows)
             for r in 0..<rows {
-                let recon = reconRow(output + r * D, target: x + r * D)
+                let recon = reconRow(act.output + r * D, target: x + r * D)
                 results.append(PerSampleEval(negativeELBO: recon + kls[r], recon: recon, kl: kls[r], iwaeNLL: nil))
             }
 
@@ -149,7 +125,7 @@ public final class Evaluator {
                 for r in 0..<rows {
                     lseMax[r] = -.infinity
                     lseSum[r] = 0
-                    let lv = heads + r * 2 * L + L
+                    let lv = act.heads + r * 2 * L + L
                     var sum = 0.0
                     for j in 0..<L {
                         sigma[r * L + j] = FastMath.exp(0.5 * lv[j])
@@ -165,12 +141,12 @@ public final class Evaluator {
                         let r = (p + q) / iwaeK, k = (p + q) % iwaeK
                         iwaeEps(start + r, k, epsRow)
                         owner[q] = r
-                        logRatio[q] = importanceLogRatio(row: r, eps: epsRow, into: z + q * L)
+                        logRatio[q] = importanceLogRatio(row: r, eps: epsRow, into: act.z + q * L)
                     }
                     decodeChunk(rows: count)
                     for q in 0..<count {
                         let r = owner[q]
-                        let logw = logRatio[q] - reconRow(output + q * D, target: x + r * D)
+                        let logw = logRatio[q] - reconRow(act.output + q * D, target: x + r * D)
                         // Streaming logsumexp: rescale the running sum when a new maximum appears.
                         if logw > lseMax[r] {
                             lseSum[r] = lseSum[r] * Foundation.exp(lseMax[r] - logw) + 1
@@ -195,7 +171,7 @@ public final class Evaluator {
     /// z = mu + σ·eps for chunk row `row`; returns that row's KL.
     private func sampleLatent(row r: Int, eps e: UnsafePointer<Float>, into zr: UnsafeMutablePointer<Float>) -> Double {
         let L = model.config.latent
-        let mu = heads + r * 2 * L, lv = mu + L
+        let mu = act.heads + r * 2 * L, lv = mu + L
         var kl = 0.0
         for j in 0..<L {
             let m = Double(mu[j]), v = Double(lv[j])
@@ -210,7 +186,7 @@ public final class Evaluator {
     /// −0.5·Σ z² + 0.5·Σ eps² + 0.5·Σ logvar.
     private func importanceLogRatio(row r: Int, eps e: UnsafePointer<Float>, into zr: UnsafeMutablePointer<Float>) -> Double {
         let L = model.config.latent
-        let mu = heads + r * 2 * L, sd = sigma + r * L
+        let mu = act.heads + r * 2 * L, sd = sigma + r * L
         var zz: Float = 0, ee: Float = 0
         for j in 0..<L {
             let zj = mu[j] + sd[j] * e[j]
@@ -231,13 +207,13 @@ public final class Evaluator {
     }
 
     private func encodeChunk(rows: Int) {
-        DenseStack.forward(encoderLayers, params: model.parameters.baseAddress!, rows: rows, input: x,
-                           outputs: encoderOutputs, activation: model.config.activation, lastIsLinear: true)
+        DenseStack.forward(act.encoderLayers, params: model.parameters.baseAddress!, rows: rows, input: x,
+                           outputs: act.encoderOutputs, activation: model.config.activation, lastIsLinear: true)
     }
 
     private func decodeChunk(rows: Int) {
-        DenseStack.forward(decoderLayers, params: model.parameters.baseAddress!, rows: rows, input: z,
-                           outputs: decoderOutputs, activation: model.config.activation, lastIsLinear: true)
+        DenseStack.forward(act.decoderLayers, params: model.parameters.baseAddress!, rows: rows, input: act.z,
+                           outputs: act.decoderOutputs, activation: model.config.activation, lastIsLinear: true)
     }
 
     // MARK: Posterior and decoder access
@@ -250,8 +226,8 @@ public final class Evaluator {
             x.update(from: input + start * D, count: rows * D)
             encodeChunk(rows: rows)
             for r in 0..<rows {
-                (mu + (start + r) * L).update(from: heads + r * 2 * L, count: L)
-                (logvar + (start + r) * L).update(from: heads + r * 2 * L + L, count: L)
+                (mu + (start + r) * L).update(from: act.heads + r * 2 * L, count: L)
+                (logvar + (start + r) * L).update(from: act.heads + r * 2 * L + L, count: L)
             }
         }
     }
@@ -262,7 +238,7 @@ public final class Evaluator {
         forEachChunk(batch) { start, rows in
             x.update(from: input + start * D, count: rows * D)
             encodeChunk(rows: rows)
-            Reparameterization.perDimensionKL(heads: heads, rows: rows, latent: L, into: out + start * L)
+            Reparameterization.perDimensionKL(heads: act.heads, rows: rows, latent: L, into: out + start * L)
         }
     }
 
@@ -270,10 +246,11 @@ public final class Evaluator {
     /// Bernoulli, the mean itself for Gaussian. Output `batch x inputDim`.
     public func decode(batch: Int, z zIn: UnsafePointer<Float>, output out: UnsafeMutablePointer<Float>) {
         let D = model.config.inputDim, L = model.config.latent
+        let output = act.output
         var start = 0
         while start < batch {
             let rows = min(decodeRows, batch - start)
-            z.update(from: zIn + start * L, count: rows * L)
+            act.z.update(from: zIn + start * L, count: rows * L)
             decodeChunk(rows: rows)
             let dst = out + start * D
             if model.config.likelihood == .bernoulli {
@@ -298,11 +275,12 @@ public final class Evaluator {
         forEachChunk(batch) { start, rows in
             x.update(from: input + start * D, count: rows * D)
             encodeChunk(rows: rows)
-            dheads.update(repeating: 0, count: rows * 2 * L)
-            for r in 0..<rows { dheads[r * 2 * L + dimension] = 1 }
-            DenseStack.backward(encoderLayers, params: model.parameters.baseAddress!, grads: nil, rows: rows, g: dheads,
-                                inputs: encoderInputs, outputs: encoderOutputs, activation: model.config.activation,
-                                scratch: scratch, inputGradient: out + start * D)
+            act.dheads.update(repeating: 0, count: rows * 2 * L)
+            for r in 0..<rows { act.dheads[r * 2 * L + dimension] = 1 }
+            DenseStack.backward(act.encoderLayers, params: model.parameters.baseAddress!, grads: nil, rows: rows,
+                                g: act.dheads, inputs: act.encoderInputs, outputs: act.encoderOutputs,
+                                activation: model.config.activation, scratch: act.scratch,
+                                inputGradient: out + start * D)
         }
     }
 

@@ -22,23 +22,13 @@ public final class TrainingWorkspace {
     /// Reparameterization noise, `maxBatch x latent`, filled by the caller or `prepareNoise`.
     public var eps: UnsafeMutableBufferPointer<Float> { epsStorage.buffer }
 
-    // Forward activations: encoder hidden outputs then the heads `[mu | logvar]`; z; decoder
-    // outputs ending with the logits / mean (overwritten by its gradient in backward).
-    private let buffers: [FloatBuffer]
-    private let encoderOutputs: [UnsafeMutablePointer<Float>]
-    private let encoderInputs: [UnsafePointer<Float>]
-    private let decoderOutputs: [UnsafeMutablePointer<Float>]
-    private let decoderInputs: [UnsafePointer<Float>]
-    private let heads: UnsafeMutablePointer<Float>
-    private let z: UnsafeMutablePointer<Float>
-    private let output: UnsafeMutablePointer<Float>
-    private let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    // Forward activations; the decoder output (logits / mean) is overwritten by its gradient in
+    // backward.
+    private let act: ForwardActivations
+    private let arena: BufferArena
     private let dz: UnsafeMutablePointer<Float>
-    private let dheads: UnsafeMutablePointer<Float>
     private let lossAcc: UnsafeMutablePointer<Float>
     private let invVar: UnsafeMutablePointer<Float>
-    private let encoderLayers: [DenseSlot]
-    private let decoderLayers: [DenseSlot]
 
     /// Per-phase wall time (seconds) accumulated while `timing` is set: benchmarks only.
     public var timing = false
@@ -52,31 +42,13 @@ public final class TrainingWorkspace {
         let D = c.inputDim, L = c.latent
         inputStorage = FloatBuffer(count: B * D)
         epsStorage = FloatBuffer(count: B * L)
-        encoderLayers = model.slots.encoder + [model.slots.heads]
-        decoderLayers = model.slots.decoder
-
-        var owned: [FloatBuffer] = []
-        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let b = FloatBuffer(count: count)
-            owned.append(b)
-            return b.pointer
-        }
-        let encOut = encoderLayers.map { make(B * $0.outDim) }
-        encoderOutputs = encOut
-        encoderInputs = [UnsafePointer(inputStorage.pointer)] + encOut.dropLast().map { UnsafePointer($0) }
-        heads = encOut[encOut.count - 1]
-        z = make(B * L)
-        let decOut = decoderLayers.map { make(B * $0.outDim) }
-        decoderOutputs = decOut
-        decoderInputs = [UnsafePointer(z)] + decOut.dropLast().map { UnsafePointer($0) }
-        output = decOut[decOut.count - 1]
-        let widest = (encoderLayers + decoderLayers).map { max($0.inDim, $0.outDim) }.max() ?? 1
-        scratch = (make(B * widest), make(B * widest))
-        dz = make(B * L)
-        dheads = make(B * 2 * L)
-        lossAcc = make(D)
-        invVar = make(D)
-        buffers = owned
+        act = ForwardActivations(model: model, input: inputStorage.pointer, encoderRows: B, decoderRows: B,
+                                 backpropagatesDecoder: true)
+        var arena = BufferArena()
+        dz = arena.make(B * L)
+        lossAcc = arena.make(D)
+        invVar = arena.make(D)
+        self.arena = arena
     }
 
     /// Fills `eps` for rows `0..<batch` from the counter RNG, sample `sampleIndices[i]` for row i,
@@ -112,56 +84,56 @@ public final class TrainingWorkspace {
         var t0 = timing ? Clock.now() : 0
 
         // Encoder and heads.
-        DenseStack.forward(encoderLayers, params: P, rows: B, input: x, outputs: encoderOutputs,
+        DenseStack.forward(act.encoderLayers, params: P, rows: B, input: x, outputs: act.encoderOutputs,
                            activation: c.activation, lastIsLinear: true)
         if timing { t0 = lap(t0, \.encoderForward) }
 
         // z = mu + exp(logvar / 2) · eps, and KL per element accumulated over the batch.
-        let kl = Reparameterization.sample(heads: heads, eps: epsStorage.pointer, z: z, rows: B, latent: L)
+        let kl = Reparameterization.sample(heads: act.heads, eps: epsStorage.pointer, z: act.z, rows: B, latent: L)
         if timing { t0 = lap(t0, \.elementwise) }
 
-        DenseStack.forward(decoderLayers, params: P, rows: B, input: z, outputs: decoderOutputs,
+        DenseStack.forward(act.decoderLayers, params: P, rows: B, input: act.z, outputs: act.decoderOutputs,
                            activation: c.activation, lastIsLinear: true)
         if timing { t0 = lap(t0, \.decoderForward) }
 
         // Likelihood and its gradient w.r.t. the decoder output, fused with the last bias gradient.
-        let last = decoderLayers[decoderLayers.count - 1]
+        let last = act.decoderLayers[act.decoderLayers.count - 1]
         var recon: Double
         switch c.likelihood {
         case .bernoulli:
             LikelihoodKernels.bernoulliForwardBackward(
-                logits: output, target: x, rows: B, cols: D, gradScale: gradScale,
+                logits: act.output, target: x, rows: B, cols: D, gradScale: gradScale,
                 lossAcc: lossAcc, biasGrad: G + last.bias)
             recon = Double(Reductions.sum(lossAcc, count: D))
         case .gaussianFixed(let variance):
             LikelihoodKernels.gaussianFixedForwardBackward(
-                mean: output, target: x, rows: B, cols: D, variance: variance, gradScale: gradScale,
+                mean: act.output, target: x, rows: B, cols: D, variance: variance, gradScale: gradScale,
                 lossAcc: lossAcc, biasGrad: G + last.bias)
             recon = Double(Reductions.sum(lossAcc, count: D))
                 + Double(B * D) * (Double(LikelihoodKernels.halfLog2Pi) + 0.5 * Foundation.log(Double(variance)))
         case .gaussianLearned:
             let s = model.slots.likelihoodLogVar!
             LikelihoodKernels.gaussianLearnedForwardBackward(
-                mean: output, target: x, rows: B, cols: D, logVar: P + s, invVar: invVar, gradScale: gradScale,
+                mean: act.output, target: x, rows: B, cols: D, logVar: P + s, invVar: invVar, gradScale: gradScale,
                 lossAcc: lossAcc, biasGrad: G + last.bias, logVarGrad: G + s)
             recon = Double(Reductions.sum(lossAcc, count: D)) + Double(B * D) * Double(LikelihoodKernels.halfLog2Pi)
         }
         if timing { t0 = lap(t0, \.likelihood) }
 
-        DenseStack.backward(decoderLayers, params: P, grads: G, rows: B, g: output,
-                            inputs: decoderInputs, outputs: decoderOutputs, activation: c.activation,
-                            scratch: scratch, inputGradient: dz)
+        DenseStack.backward(act.decoderLayers, params: P, grads: G, rows: B, g: act.output,
+                            inputs: act.decoderInputs, outputs: act.decoderOutputs, activation: c.activation,
+                            scratch: act.scratch, inputGradient: dz)
         if timing { t0 = lap(t0, \.decoderBackward) }
 
-        Reparameterization.backward(heads: heads, eps: epsStorage.pointer, z: z, dz: dz, dheads: dheads,
+        Reparameterization.backward(heads: act.heads, eps: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
                                     rows: B, latent: L, klScale: klWeight * gradScale,
                                     biasGrad: G + model.slots.heads.bias)
         if timing { t0 = lap(t0, \.elementwise) }
 
         // The data need no gradient: the first encoder layer stops at its weight gradient.
-        DenseStack.backward(encoderLayers, params: P, grads: G, rows: B, g: dheads,
-                            inputs: encoderInputs, outputs: encoderOutputs, activation: c.activation,
-                            scratch: scratch, inputGradient: nil)
+        DenseStack.backward(act.encoderLayers, params: P, grads: G, rows: B, g: act.dheads,
+                            inputs: act.encoderInputs, outputs: act.encoderOutputs, activation: c.activation,
+                            scratch: act.scratch, inputGradient: nil)
         if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
         return LossSums(recon: recon, kl: kl)
     }
@@ -177,9 +149,9 @@ public final class TrainingWorkspace {
 
     /// Read-only views for tests and tools: the heads `[mu | logvar]` per row, z, decoder output
     /// (valid after `forward`, before backward overwrites it).
-    public var headsView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: heads, count: maxBatch * 2 * model.config.latent) }
-    public var zView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: z, count: maxBatch * model.config.latent) }
-    public var outputView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: output, count: maxBatch * model.config.inputDim) }
+    public var headsView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: act.heads, count: maxBatch * 2 * model.config.latent) }
+    public var zView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: act.z, count: maxBatch * model.config.latent) }
+    public var outputView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: act.output, count: maxBatch * model.config.inputDim) }
 
     /// Forward only (no gradients): fills heads, z and the decoder output. Returns the KL sum.
     @discardableResult
@@ -187,10 +159,11 @@ public final class TrainingWorkspace {
         precondition(batch >= 1 && batch <= maxBatch, "forward: batch \(batch) outside 1...\(maxBatch)")
         let c = model.config
         let P = model.parameters.baseAddress!
-        DenseStack.forward(encoderLayers, params: P, rows: batch, input: inputStorage.pointer, outputs: encoderOutputs,
-                           activation: c.activation, lastIsLinear: true)
-        let kl = Reparameterization.sample(heads: heads, eps: epsStorage.pointer, z: z, rows: batch, latent: c.latent)
-        DenseStack.forward(decoderLayers, params: P, rows: batch, input: z, outputs: decoderOutputs,
+        DenseStack.forward(act.encoderLayers, params: P, rows: batch, input: inputStorage.pointer,
+                           outputs: act.encoderOutputs, activation: c.activation, lastIsLinear: true)
+        let kl = Reparameterization.sample(heads: act.heads, eps: epsStorage.pointer, z: act.z, rows: batch,
+                                           latent: c.latent)
+        DenseStack.forward(act.decoderLayers, params: P, rows: batch, input: act.z, outputs: act.decoderOutputs,
                            activation: c.activation, lastIsLinear: true)
         return kl
     }
