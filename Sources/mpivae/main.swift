@@ -5,6 +5,7 @@ import Linalg
 // Before anything else (MPI included): OpenBLAS fixed its kernel family when it loaded, and the
 // AVX-512 family is about 1.6x faster on the CPUs that have it. See BLASCoreSelection.
 BLASCoreSelection.switchToFastestKernelIfNeeded()
+TransportDefaults.apply()
 
 // Parse errors and run errors end the same way: one line on stderr and a non-zero exit. Help
 // requests print the full help and succeed.
