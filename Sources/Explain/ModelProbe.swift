@@ -47,34 +47,29 @@ final class ModelProbe {
 
     /// Decoder means for `rows` latent codes laid out row-major in `z`.
     func decode(_ z: [Float], rows: Int) -> [Float] {
-        var result = [Float]()
-        result.reserveCapacity(rows * inputDim)
-        var start = 0
-        while start < rows {
-            let b = min(maxBatch, rows - start)
-            z.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { o in
-                    evaluator.decode(batch: b, z: src.baseAddress! + start * latent, output: o.baseAddress!)
-                }
-            }
-            result += out.prefix(b * inputDim)
-            start += b
+        mapInBatches(z, rows: rows, width: latent) { src, b, dst in
+            evaluator.decode(batch: b, z: src, output: dst)
         }
-        return result
     }
 
     /// d mu[dimension] / d x for each of `rows` inputs.
     func saliency(_ x: [Float], rows: Int, dimension: Int) -> [Float] {
+        mapInBatches(x, rows: rows, width: inputDim) { src, b, dst in
+            evaluator.posteriorMeanGradient(batch: b, input: src, dimension: dimension, into: dst)
+        }
+    }
+
+    /// Runs `body` on batches of at most `maxBatch` rows of `source` (rows of `width` values),
+    /// each writing `inputDim` values a row into the shared output buffer, and concatenates them.
+    private func mapInBatches(_ source: [Float], rows: Int, width: Int,
+                              _ body: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
         var result = [Float]()
         result.reserveCapacity(rows * inputDim)
         var start = 0
         while start < rows {
             let b = min(maxBatch, rows - start)
-            x.withUnsafeBufferPointer { src in
-                out.withUnsafeMutableBufferPointer { o in
-                    evaluator.posteriorMeanGradient(batch: b, input: src.baseAddress! + start * inputDim,
-                                                    dimension: dimension, into: o.baseAddress!)
-                }
+            source.withUnsafeBufferPointer { src in
+                out.withUnsafeMutableBufferPointer { o in body(src.baseAddress! + start * width, b, o.baseAddress!) }
             }
             result += out.prefix(b * inputDim)
             start += b

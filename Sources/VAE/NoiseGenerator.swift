@@ -84,34 +84,32 @@ public enum NoiseGenerator {
         seed: UInt64, epoch: Int, sampleIndex: Int, stream: Int,
         into out: UnsafeMutablePointer<Float>, count: Int
     ) {
-        let k = key(seed)
-        var produced = 0
-        var block = 0
-        while produced < count {
-            let r = philox(counter(block: block, epoch: epoch, sampleIndex: sampleIndex, stream: stream), key: k)
-            block += 1
-            for lane in 0..<4 where produced < count {
-                out[produced] = Float(r[lane] >> 8) * (1.0 / 16_777_216.0)
-                produced += 1
-            }
-        }
+        forEachUniform(seed: seed, epoch: epoch, sampleIndex: sampleIndex, stream: stream, count: count) { i, u in out[i] = u }
     }
 
     /// In place: x[i] = 1 if u_i < x[i] else 0, u from the binarization stream of this sample.
-    /// Branch-free and blockwise so no scratch buffer is needed.
+    /// Blockwise, so no scratch buffer is needed.
     public static func binarize(
         seed: UInt64, epoch: Int, sampleIndex: Int,
         _ x: UnsafeMutablePointer<Float>, count: Int
     ) {
+        forEachUniform(seed: seed, epoch: epoch, sampleIndex: sampleIndex, stream: binarizeStream, count: count) { i, u in
+            x[i] = u < x[i] ? 1 : 0
+        }
+    }
+
+    /// The i-th uniform of a sample's stream, for i in 0..<count, four from each Philox block.
+    @inline(__always)
+    static func forEachUniform(seed: UInt64, epoch: Int, sampleIndex: Int, stream: Int, count: Int,
+                               _ body: (Int, Float) -> Void) {
         let k = key(seed)
         var i = 0
         var block = 0
         while i < count {
-            let r = philox(counter(block: block, epoch: epoch, sampleIndex: sampleIndex, stream: binarizeStream), key: k)
+            let r = philox(counter(block: block, epoch: epoch, sampleIndex: sampleIndex, stream: stream), key: k)
             block += 1
             for lane in 0..<4 where i < count {
-                let u = Float(r[lane] >> 8) * (1.0 / 16_777_216.0)
-                x[i] = u < x[i] ? 1 : 0
+                body(i, Float(r[lane] >> 8) * (1.0 / 16_777_216.0))
                 i += 1
             }
         }
