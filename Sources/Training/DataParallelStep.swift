@@ -51,13 +51,8 @@ final class DataParallelStep {
 
     func run(epoch: Int, step: Int, permutation: [Int32], klWeight: Float, stopRequested: Bool) throws -> StepResult {
         let (indices, globalRows) = sampler.shard(step: step, permutation: permutation)
-        let dim = trainSet.dimension
-        let input = workspace.input.baseAddress!
-        var row = 0
-        for index in indices {
-            trainSet.copySample(Int(index), into: input + row * dim)
-            row += 1
-        }
+        let row = indices.count
+        trainSet.copySamples(indices, into: workspace.input.baseAddress!)
         // Noise (and binarization) keyed by each sample's dataset index: independent of the rank.
         workspace.prepareNoise(batch: row, seed: config.seed, epoch: epoch, sampleIndices: indices)
 
