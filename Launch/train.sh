@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: Fashion-MNIST on every core of this machine, one MPI rank per core with one BLAS
 # thread each, writing a run directory with metrics, checkpoints and the explanation export.
-# Arguments pass through to `mpivae train` (e.g. --epochs 20, --out runs/other, --resume runs/x).
+# Arguments pass through to `mpivae train` (e.g. --epochs 20, --out runs/other); with
+# --resume RUN_DIR the run continues with its own saved settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,14 +13,30 @@ ranks=${MPIVAE_RANKS:-$(nproc)}
 root_flag=()
 [ "$(id -u)" -eq 0 ] && root_flag=(--allow-run-as-root)
 
-args=("$@")
 has_out=0
-for a in "${args[@]}"; do case "$a" in --out|--out=*|--resume|--resume=*) has_out=1 ;; esac; done
-[ $has_out -eq 1 ] || args=(--out runs/fashion-mnist "${args[@]}")
+resuming=0
+for a in "$@"; do
+  case "$a" in
+    --out|--out=*) has_out=1 ;;
+    --resume|--resume=*) resuming=1 ;;
+  esac
+done
+
+args=()
+if [ $resuming -eq 0 ]; then
+  # The benchmark model and recipe; later arguments override any of these.
+  args=(--data fashion-mnist --epochs 10 --batch-size 128 --latent 32 --hidden "512,256" --lr 1e-3 --seed 0)
+  if [ $has_out -eq 0 ]; then
+    # Never write into an earlier run: take the first free name.
+    out=runs/fashion-mnist
+    n=2
+    while [ -e "$out/config.json" ] || [ -e "$out/checkpoints" ]; do out=runs/fashion-mnist-$n; n=$((n + 1)); done
+    args+=(--out "$out")
+  fi
+fi
 
 # Ranks x threads = cores: BLAS threads inside ranks would fight each other for the same cores.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 exec mpirun "${root_flag[@]}" -np "$ranks" --bind-to core --map-by core \
   -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS \
-  .build/release/mpivae train --data fashion-mnist --epochs 10 --batch-size 128 \
-  --latent 32 --hidden 512,256 --lr 1e-3 --seed 0 "${args[@]}"
+  .build/release/mpivae train "${args[@]}" "$@"
