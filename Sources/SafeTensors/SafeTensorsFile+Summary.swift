@@ -1,9 +1,10 @@
 extension SafeTensorsFile {
     /// A listing for `mpivae inspect`: every tensor with dtype, shape and byte size, the metadata
     /// (long values shortened to `maxValueLength` characters), and whether the checksums hold.
-    /// Verifies the data checksum, so it costs one pass over the data.
-    public func summary(maxValueLength: Int = 160) -> String {
-        let report = verifyChecksums()
+    /// Verifies the data checksum, so it costs one pass over the data, unless the caller passes
+    /// the report it already has.
+    public func summary(maxValueLength: Int = 160, checksums: ChecksumReport? = nil) -> String {
+        let report = checksums ?? verifyChecksums()
         var lines: [String] = []
         lines.append("\(source): \(tensors.count) tensors, \(Self.grouped(tensorElementTotal)) elements, header \(Self.grouped(headerLength)) bytes, data \(Self.grouped(dataLength)) bytes")
         let nameWidth = min(48, tensors.map { $0.name.count }.max() ?? 0)

@@ -14,8 +14,9 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let parsed = try SafeTensorsFile.read(path: file)
         // The summary says, for each recorded checksum, whether it holds.
-        print(parsed.summary())
-        if parsed.verifyChecksums().anyFailed {
+        let checksums = parsed.verifyChecksums()
+        print(parsed.summary(checksums: checksums))
+        if checksums.anyFailed {
             throw ConfigError("\(file): a recorded checksum does not hold; the file is corrupt")
         }
     }
