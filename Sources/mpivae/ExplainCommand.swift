@@ -34,7 +34,6 @@ struct ExplainCommand: ParsableCommand {
         options.iwaeK = iwae
         options.samples = samples
         options.seed = seed
-        if data == "fashion-mnist" { options.classNames = ExplainOptions.fashionMNISTClassNames }
         var info = ["checkpoint": checkpoint, "seed": String(seed)]
         if let crc = metadata["data_crc32"] { info["checkpoint_checksum"] = "crc32:" + crc }
         try ExplainRun.agreed {

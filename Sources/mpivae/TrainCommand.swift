@@ -118,7 +118,6 @@ struct TrainCommand: ParsableCommand {
             var options = ExplainOptions(outDir: RunDirectory(path: config.out).explainPath)
             options.iwaeK = config.explainIWAE
             options.seed = config.seed
-            if config.data == "fashion-mnist" { options.classNames = ExplainOptions.fashionMNISTClassNames }
             options.samples = config.explainSamples.filter { $0 < testSet.count }
             var info = ["seed": String(config.seed)]
             if let saved = summary.lastCheckpoint {
