@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+@testable import Training
+
+final class TrainConfigTests: XCTestCase {
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func testAConfigFileOverridesOnlyTheKeysItNames() throws {
+        let config = try TrainConfig.load(path: try write(#"{"epochs": 3, "hidden": [64, 32], "lr": 0.002}"#))
+        XCTAssertEqual(config.epochs, 3)
+        XCTAssertEqual(config.hidden, [64, 32])
+        XCTAssertEqual(config.lr, 0.002)
+        XCTAssertEqual(config.batchSize, TrainConfig().batchSize)
+        XCTAssertEqual(config.data, "fashion-mnist")
+    }
+
+    func testTheSavedConfigReadsBackIdentically() throws {
+        var config = TrainConfig()
+        config.decoderHidden = [7]
+        config.seed = 42
+        config.explainSamples = [5]
+        XCTAssertEqual(try TrainConfig.load(path: try write(config.canonicalJSON())), config)
+    }
+
+    func testUnknownKeysWrongTypesAndBadJSONAreNamed() throws {
+        let unknown = try write(#"{"epoch": 3}"#)
+        XCTAssertThrowsError(try TrainConfig.load(path: unknown)) { error in
+            XCTAssertTrue("\(error)".contains("unknown key \"epoch\""), "\(error)")
+            XCTAssertTrue("\(error)".contains(unknown), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainConfig.load(path: try write(#"{"epochs": "ten"}"#))) { error in
+            XCTAssertTrue("\(error)".contains("epochs"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainConfig.load(path: try write("[1, 2]"))) { error in
+            XCTAssertTrue("\(error)".contains("expected a JSON object"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainConfig.load(path: try write("{"))) { error in
+            XCTAssertTrue("\(error)".contains("not valid JSON"), "\(error)")
+        }
+        XCTAssertThrowsError(try TrainConfig.load(path: "/nonexistent/c.json"))
+    }
+
+    func testValidationNamesTheFlag() {
+        var config = TrainConfig()
+        config.batchSize = 0
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("--batch-size"), "\($0)") }
+        config = TrainConfig()
+        config.likelihood = "poisson"
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".contains("poisson"), "\($0)") }
+        config = TrainConfig()
+        config.clipNorm = .nan
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("--clip-norm"), "\($0)") }
+        XCTAssertNoThrow(try TrainConfig().validate())
+    }
+
+    func testModelConfigFollowsTheSettings() throws {
+        var config = TrainConfig()
+        config.likelihood = "gaussian"
+        config.gaussianVariance = 0.25
+        config.activation = "leaky-relu"
+        let model = try config.modelConfig(inputDim: 784)
+        XCTAssertEqual(model.likelihood, .gaussianFixed(variance: 0.25))
+        XCTAssertEqual(model.activation, .leakyRelu)
+        XCTAssertEqual(model.decoderHidden, [256, 512])
+        XCTAssertEqual(model.encoderHidden, [512, 256])
+    }
+
+    func testKLWarmUpRisesLinearlyToBeta() {
+        var config = TrainConfig()
+        config.beta = 2
+        XCTAssertEqual(config.klWeight(epoch: 0, step: 0, stepsPerEpoch: 10), 2)
+        config.warmupEpochs = 2
+        XCTAssertEqual(config.klWeight(epoch: 0, step: 0, stepsPerEpoch: 10), 0)
+        XCTAssertEqual(config.klWeight(epoch: 0, step: 5, stepsPerEpoch: 10), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(config.klWeight(epoch: 1, step: 0, stepsPerEpoch: 10), 1, accuracy: 1e-6)
+        XCTAssertEqual(config.klWeight(epoch: 3, step: 0, stepsPerEpoch: 10), 2)
+    }
+
+    func testPositionsCountSamplesWithAShortLastBatch() {
+        XCTAssertEqual(TrainingPosition(epoch: 0, stepInEpoch: 3).samplePosition(datasetCount: 1000, batch: 60), 180)
+        // Step 17 of 17 is past the short last batch: a whole epoch, not 17 x 60.
+        XCTAssertEqual(TrainingPosition(epoch: 1, stepInEpoch: 17).samplePosition(datasetCount: 1000, batch: 60), 2000)
+    }
+
+    func testDisagreementNamesTheFirstDifferingLine() {
+        let ours = "{\n  \"lr\" : 0.001,\n  \"seed\" : 0\n}"
+        let theirs = "{\n  \"lr\" : 0.001,\n  \"seed\" : 1\n}"
+        XCTAssertEqual(StartupAgreement.firstDifference(ours, theirs, rank: 2), "rank 0 has \"seed\" : 0, rank 2 has \"seed\" : 1")
+    }
+}
