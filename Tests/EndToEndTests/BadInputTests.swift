@@ -4,7 +4,7 @@ import XCTest
 
 /// Bad input of any kind: one line on stderr that names the problem, a non-zero exit, no crash,
 /// and nothing already saved is lost.
-final class BadInputTests: XCTestCase {
+final class BadInputTests: EndToEndCase {
     func assertOneLineError(_ args: [String], ranks: Int? = nil, mentions: String,
                             file: StaticString = #filePath, line: UInt = #line) throws {
         let result = try Tool.run(args, ranks: ranks, timeout: 60)
@@ -75,7 +75,7 @@ final class BadInputTests: XCTestCase {
 }
 
 /// Files cut short anywhere, through the tool itself: always one error line, never a signal.
-final class TruncatedFileTests: XCTestCase {
+final class TruncatedFileTests: EndToEndCase {
     func testTruncatedDataAndCheckpointsGiveOneLineErrors() throws {
         let dir = Tool.temporaryDirectory("truncated")
         // A tiny model on a 4-column CSV, so its checkpoint is small.

@@ -3,7 +3,7 @@ import XCTest
 
 /// Checkpoints as a user relies on them: resuming continues exactly, on any rank count, and no
 /// kill at any moment leaves a run that cannot resume.
-final class CheckpointResumeTests: XCTestCase {
+final class CheckpointResumeTests: EndToEndCase {
     func testResumeIsBitForBitAtOneAndTwoRanks() throws {
         for ranks in [nil, 2] as [Int?] {
             let straight = Tool.temporaryDirectory("straight")
@@ -115,7 +115,7 @@ final class CheckpointResumeTests: XCTestCase {
     }
 }
 
-final class SignalTests: XCTestCase {
+final class SignalTests: EndToEndCase {
     /// SIGTERM (what Slurm and kill send first) to one rank: every rank stops at the same step
     /// after saving, the job exits 0, and the run resumes from there.
     func testSigtermSavesAndStopsEveryRank() throws {

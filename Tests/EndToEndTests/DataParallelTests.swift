@@ -3,7 +3,7 @@ import XCTest
 
 /// What a user of data-parallel training relies on: the rank count changes the speed, not the
 /// result; uneven data never hangs; a rank that dies or disagrees ends the job.
-final class DataParallelTests: XCTestCase {
+final class DataParallelTests: EndToEndCase {
     func testOneTwoAndThreeRanksFollowTheSameTrajectoryFor200Steps() throws {
         var finals: [Int: [String: [Float]]] = [:]
         for ranks in [1, 2, 3] {
@@ -79,7 +79,7 @@ final class DataParallelTests: XCTestCase {
     }
 }
 
-final class NonFiniteTests: XCTestCase {
+final class NonFiniteTests: EndToEndCase {
     /// A diverging run skips the bad steps on every rank alike and stops after the configured
     /// number in a row, keeping the checkpoint it had.
     func testDivergenceStopsWithTheLastGoodCheckpointKept() throws {

@@ -3,7 +3,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class EvaluateExplainTests: XCTestCase {
+final class EvaluateExplainTests: EndToEndCase {
     static var trained: String?
 
     /// One small trained run shared by the tests here.

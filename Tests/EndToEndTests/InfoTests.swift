@@ -1,7 +1,7 @@
 import TestSupport
 import XCTest
 
-final class InfoTests: XCTestCase {
+final class InfoTests: EndToEndCase {
     func testAloneIsAWorldOfOne() throws {
         let result = try Tool.succeed(["info"])
         XCTAssertTrue(result.stdout.contains("world: 1 rank on 1 host"), result.stdout)

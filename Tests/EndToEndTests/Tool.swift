@@ -27,8 +27,11 @@ enum Tool {
         return result
     }
 
+    /// Run directories of this test process, all under one folder that `EndToEndCase` removes.
+    static let temporaryRoot = FileManager.default.temporaryDirectory.appendingPathComponent("mpivae-e2e-\(getpid())").path
+
     static func temporaryDirectory(_ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mpivae-\(name)-\(UUID().uuidString)").path
+        let dir = temporaryRoot + "/\(name)-\(UUID().uuidString)"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -76,5 +79,13 @@ enum Tool {
             guard line.hasPrefix("epoch "), let r = line.range(of: "train -ELBO ") else { return nil }
             return Double(line[r.upperBound...].prefix { $0 != " " })
         }
+    }
+}
+
+/// End-to-end test classes leave no run directories behind.
+class EndToEndCase: XCTestCase {
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: Tool.temporaryRoot)
+        super.tearDown()
     }
 }
