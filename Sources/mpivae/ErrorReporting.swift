@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import MPI
 import Training
@@ -16,6 +17,11 @@ enum ErrorReporting {
             if currentRank == 0 { printError("\(error)") }
             MPIRuntime.finalize()
             return 1
+        } catch where MPIVAE.exitCode(for: error) == .success {
+            // `mpivae help train` and `mpivae train --help` arrive as a help request from run().
+            if currentRank == 0 { print(MPIVAE.fullMessage(for: error)) }
+            MPIRuntime.finalize()
+            return 0
         } catch {
             if MPIRuntime.isInitialized, Communicator.world.size > 1 {
                 Communicator.world.abort(message: "rank \(Communicator.world.rank): \(error)", code: 1)

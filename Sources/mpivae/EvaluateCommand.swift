@@ -11,6 +11,7 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Mean -ELBO (reconstruction and KL) of a checkpoint on a dataset, and optionally the IWAE bound.")
 
     @Option(help: "A checkpoint written by mpivae train.") var checkpoint: String
+    @OptionGroup var blas: BLASThreadsOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "train or test.") var split: String = "test"
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
@@ -20,6 +21,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         guard iwae >= 0 else { throw ConfigError("--iwae expects a whole number >= 0, got \(iwae)") }
         guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
+        try blas.apply()
         try MPIRuntime.initialize()
         let comm = Communicator.world
         let dataset = try comm.everyoneSucceeds("loading the data") { try DataSource.load(data, split: which) }

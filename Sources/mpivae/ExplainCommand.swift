@@ -13,6 +13,7 @@ struct ExplainCommand: ParsableCommand {
         discussion: "Under mpirun each rank encodes its share of the data; rank 0 gathers and writes.")
 
     @Option(help: "A checkpoint written by mpivae train.") var checkpoint: String
+    @OptionGroup var blas: BLASThreadsOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "train or test: the split to explain.") var split: String = "test"
@@ -24,6 +25,7 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         guard iwae >= 1 else { throw ConfigError("--iwae expects a whole number of at least 1, got \(iwae)") }
         guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
+        try blas.apply()
         try MPIRuntime.initialize()
         let comm = Communicator.world
         let (dataset, trainSet) = try comm.everyoneSucceeds("loading the data") {

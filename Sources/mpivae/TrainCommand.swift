@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("explain-sample"), help: "A test sample the export explains one by one (repeatable; default 0, 1, 2).")
     var explainSamples: [Int] = []
     @Option(help: "Stop after this many steps (0: no limit).") var maxSteps: Int?
-    @Option(help: "BLAS threads per rank (default 1: ranks x threads should equal cores).") var blasThreads: Int = 1
+    @OptionGroup var blas: BLASThreadsOption
 
     func resolvedConfig() throws -> TrainConfig {
         var c = TrainConfig()
@@ -104,9 +104,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard blasThreads >= 1 else { throw ConfigError("--blas-threads expects a whole number of at least 1, got \(blasThreads)") }
         let config = try resolvedConfig()
-        BLASInfo.setThreads(blasThreads)
+        try blas.apply()
         try MPIRuntime.initialize()
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in

@@ -23,4 +23,14 @@ final class InfoTests: EndToEndCase {
         XCTAssertNotEqual(wrong.exitCode, 0)
         XCTAssertTrue(wrong.stderr.contains("the world has 2 ranks, expected 4"), wrong.stderr)
     }
+
+    func testHelpIsPrintedAndSucceeds() throws {
+        for args in [["--help"], ["train", "--help"], ["help", "train"], ["explain", "-h"]] {
+            let result = try Tool.succeed(args)
+            XCTAssertTrue(result.stdout.contains("USAGE: mpivae"), "\(args): \(result.stdout)")
+            XCTAssertEqual(result.stderr, "", "\(args)")
+        }
+        XCTAssertTrue(try Tool.succeed(["train", "--help"]).stdout.contains("--batch-size"))
+        XCTAssertEqual(try Tool.succeed(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+    }
 }
