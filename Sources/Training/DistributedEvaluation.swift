@@ -20,12 +20,17 @@ public final class DistributedEvaluation {
     let comm: Communicator
     let seed: UInt64
     let batch = 256
+    // Allocated once: the trainer evaluates after every epoch.
+    let evaluator: Evaluator
+    let input: FloatBuffer
 
     public init(model: VAEModel, dataset: Dataset, comm: Communicator, seed: UInt64) {
         self.model = model
         self.dataset = dataset
         self.comm = comm
         self.seed = seed
+        evaluator = Evaluator(model: model, maxBatch: batch)
+        input = FloatBuffer(count: batch * dataset.dimension)
     }
 
     /// Rows `[lower, upper)` of `count` that rank `rank` of `size` evaluates.
@@ -35,17 +40,14 @@ public final class DistributedEvaluation {
 
     public func run(iwaeK: Int = 0) throws -> EvaluationResult {
         let range = Self.share(count: dataset.count, rank: comm.rank, size: comm.size)
-        let evaluator = Evaluator(model: model, maxBatch: batch)
         let dim = dataset.dimension
-        let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * dim)
-        defer { input.deallocate() }
         // recon, kl, -log p(x) (IWAE), count
         var sums = [Double](repeating: 0, count: 4)
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
-            for r in 0..<n { dataset.copySample(start + r, into: input.baseAddress! + r * dim) }
-            let results = evaluator.evaluate(batch: n, input: input.baseAddress!, noiseSeed: seed ^ 0x5EED_E7A1,
+            for r in 0..<n { dataset.copySample(start + r, into: input.pointer + r * dim) }
+            let results = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed ^ 0x5EED_E7A1,
                                              firstSampleIndex: start, iwaeK: iwaeK)
             for e in results {
                 sums[0] += e.recon; sums[1] += e.kl
