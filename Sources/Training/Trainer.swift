@@ -211,7 +211,7 @@ public final class Trainer {
         let remainder = trainSet.count % config.batchSize
         out("training \(trainSet.name): \(trainSet.count) samples, global batch \(config.batchSize) over \(size) rank\(size == 1 ? "" : "s") "
             + "(\(config.batchSize / size)\(config.batchSize % size == 0 ? "" : "-\(config.batchSize / size + 1)") each), "
-            + "\(sampler.stepsPerEpoch) steps an epoch"
+            + "\(sampler.stepsPerEpoch) step\(sampler.stepsPerEpoch == 1 ? "" : "s") an epoch"
             + (remainder == 0 ? "" : "; the last batch of each epoch has the remaining \(remainder) samples"))
         out("model: \(model.parameterCount) parameters; BLAS \(BLASInfo.coreName), \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s") a rank")
         if resume {
