@@ -35,7 +35,9 @@ public enum ExplainExport {
             }
         }
         var seconds = ["posterior_pass": clock.lap()]
-        let gathered = try ShardGather.gather(local, communicator: communicator)
+        // A failure to assemble the shards happens on rank 0 alone: it becomes rank 0's outcome,
+        // which every rank learns below, instead of an error the other ranks never see.
+        let gathered = Result { try ShardGather.gather(local, communicator: communicator) }
         seconds["gather"] = clock.lap()
 
         var outcome: Result<ExplainSummary, Error> = .failure(ExplainError("explain: no result from rank 0"))
@@ -43,7 +45,9 @@ public enum ExplainExport {
         if options.classNames.isEmpty && dataset.name.lowercased().hasPrefix("fashion-mnist") {
             options.classNames = ExplainOptions.fashionMNISTClassNames
         }
-        if let all = gathered {
+        if case .failure(let error) = gathered {
+            outcome = .failure(error)
+        } else if case .success(let assembled) = gathered, let all = assembled {
             outcome = Result {
                 let writer = ExportWriter(model: model, dataset: dataset, trainSet: trainSet, options: options,
                                           checkpointInfo: checkpointInfo, ranks: size)

@@ -22,6 +22,8 @@ public enum CheckpointedModel {
         guard let text = metadata["model_config"], let config = ModelConfigJSON.decode(text) else {
             throw AgreedError("\(path): its model_config metadata is not a model configuration this version reads")
         }
+        // Every rank decodes the same text, so every rank reaches the same verdict.
+        do { try config.validate() } catch { throw AgreedError("\(path): \(error)") }
         let model = VAEModel(config: config, seed: 0)
         try comm.rootDecides {
             guard let loaded else { return }

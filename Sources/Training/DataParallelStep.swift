@@ -43,8 +43,7 @@ final class DataParallelStep {
         self.sampler = sampler
         self.config = config
         self.comm = comm
-        let maxRows = (config.batchSize + comm.size - 1) / comm.size
-        workspace = TrainingWorkspace(model: model, maxBatch: max(1, maxRows))
+        workspace = TrainingWorkspace(model: model, maxBatch: max(1, sampler.maxShare))
         reduced = model.gradientsWithTail
         precondition(VAEModel.gradientTailCount >= Tail.allCases.count, "gradient arena lacks the reduction tail")
     }

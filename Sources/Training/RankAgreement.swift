@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import MPI
 
@@ -81,4 +82,16 @@ func fnv1a(_ text: String) -> UInt64 {
         h = h &* 0x0000_0100_0000_01b3
     }
     return h
+}
+
+/// Every rank must hold the same samples, or the ranks compute on different rows and the
+/// collectives that follow mismatch. Used by every command that reads data.
+public enum DataAgreement {
+    public static func check(_ datasets: [(role: String, dataset: Dataset?)], on comm: Communicator) throws {
+        try StartupAgreement(fields: datasets.map { ($0.role, $0.dataset.map(describe) ?? "none") }).check(on: comm)
+    }
+
+    static func describe(_ d: Dataset) -> String {
+        "\(d.name): \(d.count) samples of \(d.sampleShape), fingerprint \(d.fingerprint)"
+    }
 }

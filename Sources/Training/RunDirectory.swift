@@ -1,4 +1,5 @@
 import Foundation
+import MPI
 import VAE
 
 /// The files of one run: `config.json`, `metrics.jsonl`, `checkpoints/`, `explain/`. Only rank 0
@@ -38,11 +39,19 @@ public struct RunDirectory {
         }
     }
 
-    public func readConfig() throws -> TrainConfig {
-        guard FileManager.default.fileExists(atPath: configPath) else {
-            throw ConfigError("--resume \(path): no config.json there; is it a run directory?")
+    /// The saved settings of a run, read by rank 0 and shared with every rank: only rank 0's
+    /// node needs the run directory.
+    public func readConfig(comm: Communicator) throws -> TrainConfig {
+        var text = ""
+        try comm.rootDecides {
+            guard let bytes = FileManager.default.contents(atPath: configPath) else {
+                throw ConfigError("--resume \(path): no readable config.json there; is it a run directory?")
+            }
+            text = String(decoding: bytes, as: UTF8.self)
         }
-        return try TrainConfig.load(path: configPath)
+        text = try comm.broadcast(string: text, root: 0)
+        // Every rank decodes the same text, so a bad file is every rank's error.
+        do { return try TrainConfig.decode(Data(text.utf8), source: configPath) } catch { throw AgreedError("\(error)") }
     }
 }
 

@@ -48,6 +48,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Bounds that keep sizes computed from these settings far from overflow.
+    public static let maximumBatchSize = 1 << 24
+    public static let maximumIWAE = 1_000_000
+
     public static let supportedModels = ["vae"]
     public static let supportedLikelihoods = ["bernoulli", "gaussian", "gaussian-learned"]
     public static let supportedActivations = ["relu", "leaky-relu", "tanh", "elu"]
@@ -58,7 +62,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
             ConfigError("--\(flag) expects \(expected), got \(found)")
         }
         if epochs < 1 { throw bad("epochs", "a whole number of at least 1", epochs) }
-        if batchSize < 1 { throw bad("batch-size", "a whole number of at least 1", batchSize) }
+        if batchSize < 1 || batchSize > Self.maximumBatchSize {
+            throw bad("batch-size", "a whole number from 1 to \(Self.maximumBatchSize)", batchSize)
+        }
         if !(lr.isFinite && lr > 0) { throw bad("lr", "a positive number", lr) }
         if latent < 1 { throw bad("latent", "a whole number of at least 1", latent) }
         if hidden.isEmpty || hidden.contains(where: { $0 < 1 }) {
@@ -87,7 +93,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if replicaCheckEvery < 1 { throw bad("replica-check-every", "a whole number of at least 1", replicaCheckEvery) }
         if maxNonFiniteSteps < 1 { throw bad("max-nonfinite-steps", "a whole number of at least 1", maxNonFiniteSteps) }
         if explainSamples.contains(where: { $0 < 0 }) { throw bad("explain-sample", "sample indices >= 0", explainSamples) }
-        if explainIWAE < 1 { throw bad("explain-iwae", "a whole number of at least 1", explainIWAE) }
+        if explainIWAE < 1 || explainIWAE > Self.maximumIWAE {
+            throw bad("explain-iwae", "a whole number from 1 to \(Self.maximumIWAE)", explainIWAE)
+        }
         if maxSteps < 0 { throw bad("max-steps", "a whole number >= 0", maxSteps) }
         if out.isEmpty { throw bad("out", "a directory path", "an empty string") }
     }
@@ -98,6 +106,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw ConfigError("\(path): cannot read the config file")
         }
+        return try decode(bytes, source: path)
+    }
+
+    /// The same from the bytes of a config file; `source` names it in errors.
+    public static func decode(_ bytes: Data, source path: String) throws -> TrainConfig {
         let given: [String: Any]
         do {
             guard let object = try JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {

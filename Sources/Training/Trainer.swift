@@ -70,7 +70,8 @@ public final class Trainer {
         let progress = ProgressReporter(enabled: comm.rank == 0, logEvery: config.logEvery, stepsPerEpoch: stepsPerEpoch, out: out)
         let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: setup.trainSet, sampler: sampler,
                                         config: config, comm: comm)
-        let evaluation = setup.testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) }
+        let evaluation = config.evaluateTest
+            ? setup.testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) } : nil
         let stop = StopRequest.install()
         func save(_ position: TrainingPosition) throws {
             try state.save(to: setup.store, position: position, comm: comm, config: config, modelConfig: setup.modelConfig,
@@ -90,6 +91,8 @@ public final class Trainer {
             progress.beginEpoch(epoch)
 
             for s in first..<stepsPerEpoch {
+                // A resumed run that already reached --max-steps takes no further step.
+                if config.maxSteps > 0 && summary.steps >= config.maxSteps { break epochLoop }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
                 let t0 = monotonicSeconds()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
@@ -132,7 +135,8 @@ public final class Trainer {
                     jobSamples += totals.rows; jobSeconds += totals.stepSeconds
                     break epochLoop
                 }
-                if config.checkpointEvery > 0, summary.steps % config.checkpointEvery == 0, !endsEpoch {
+                // While steps are non-finite the state is suspect: it must not replace a good checkpoint.
+                if config.checkpointEvery > 0, summary.steps % config.checkpointEvery == 0, !endsEpoch, nonFiniteRun == 0 {
                     try save(next)
                 }
             }
@@ -146,6 +150,7 @@ public final class Trainer {
 
             epoch += 1
             summary.epochsCompleted = epoch
+            guard nonFiniteRun == 0 else { continue }
             try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps))
             if comm.rank == 0, let saved = state.lastSaved {
                 metrics.write(["kind": "checkpoint", "epoch": epoch, "step": summary.steps, "path": saved.path,
@@ -165,9 +170,14 @@ public final class Trainer {
 
         // Everyone loads the data; a rank that cannot ends the job for all.
         let dataStart = monotonicSeconds()
-        let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") {
-            (try DataSource.load(config.data, split: .train),
-             config.evaluateTest || config.explain ? try DataSource.load(config.data, split: .test) : nil)
+        let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") { () throws -> (Dataset, Dataset?) in
+            let train = try DataSource.load(config.data, split: .train)
+            guard config.evaluateTest || config.explain else { return (train, nil) }
+            let test = try DataSource.load(config.data, split: .test)
+            guard test.sampleShape == train.sampleShape else {
+                throw ConfigError("--data \(config.data): test samples have shape \(test.sampleShape), training samples \(train.sampleShape)")
+            }
+            return (train, test)
         }
         let dataSeconds = monotonicSeconds() - dataStart
         let modelConfig = try config.modelConfig(inputDim: trainSet.dimension)
@@ -175,7 +185,8 @@ public final class Trainer {
 
         try StartupAgreement(fields: [
             ("configuration", config.canonicalJSON()),
-            ("training data", "\(trainSet.name): \(trainSet.count) samples of \(trainSet.sampleShape), fingerprint \(trainSet.fingerprint)"),
+            ("training data", DataAgreement.describe(trainSet)),
+            ("test data", testSet.map(DataAgreement.describe) ?? "none"),
             ("parameter count", "\(model.parameterCount)"),
         ]).check(on: comm)
 
@@ -190,6 +201,13 @@ public final class Trainer {
             if !resume { try run.writeConfig(config) }
         }
 
+        // Same data and settings on every rank (checked above), so every rank throws alike here.
+        do {
+            try ShardedSampler.check(datasetCount: trainSet.count, globalBatch: config.batchSize, worldSize: size, rank: rank)
+        } catch { throw AgreedError("\(error)") }
+        let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
+                                     worldSize: size, rank: rank, seed: config.seed)
+
         let optimizer = Adam(count: model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
         let state = TrainingState(model: model, optimizer: optimizer)
         let store = CheckpointStore(runDirectory: run.path, keepLast: config.keepCheckpoints)
@@ -197,17 +215,11 @@ public final class Trainer {
         // Rank 0's parameters (or its checkpoint) become everyone's: replicas start identical.
         var position = TrainingPosition()
         if resume {
-            position = try state.restoreNewest(from: store, comm: comm, modelConfig: modelConfig, config: config, log: out)
+            position = try state.restoreNewest(from: store, comm: comm, modelConfig: modelConfig, sampler: sampler, log: out)
             try comm.rootDecides { try run.writeConfig(config) }
         }
         try comm.broadcast(model.parameters, root: 0)
 
-        // Same data and settings on every rank (checked above), so every rank throws alike here.
-        do {
-            try ShardedSampler.check(datasetCount: trainSet.count, globalBatch: config.batchSize, worldSize: size, rank: rank)
-        } catch { throw AgreedError("\(error)") }
-        let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
-                                     worldSize: size, rank: rank, seed: config.seed)
         let remainder = trainSet.count % config.batchSize
         out("training \(trainSet.name): \(trainSet.count) samples, global batch \(config.batchSize) over \(size) rank\(size == 1 ? "" : "s") "
             + "(\(config.batchSize / size)\(config.batchSize % size == 0 ? "" : "-\(config.batchSize / size + 1)") each), "

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import MPI
 import VAE
@@ -37,6 +38,7 @@ final class TrainingState {
             "step_in_epoch": String(position.stepInEpoch),
             "step": String(position.globalStep),
             "sample_position": String(position.samplePosition(datasetCount: datasetCount, batch: config.batchSize)),
+            "dataset_count": String(datasetCount),
             "seed": String(config.seed),
             "world_size": String(worldSize),
             "adam_step": String(optimizer.step),
@@ -49,21 +51,24 @@ final class TrainingState {
         try comm.rootDecides {
             let meta = metadata(position: position, config: config, modelConfig: modelConfig,
                                 worldSize: comm.size, datasetCount: datasetCount)
-            let tag = String(format: "e%04d-s%08d", position.epoch, position.globalStep)
+            let tag = String(format: "e%06d-s%010d", position.epoch, position.globalStep)
             lastSaved = try store.save(tensors: tensors(), metadata: meta, tag: tag)
         }
     }
 
     /// Loads the newest checkpoint that verifies on rank 0 and gives it to every rank.
+    /// The position comes from the checkpoint's global sample position, located with this run's
+    /// sampler: the same samples come next whatever the rank count, and a batch size that does not
+    /// divide the saved position is refused rather than guessed.
     func restoreNewest(from store: CheckpointStore, comm: Communicator, modelConfig: ModelConfig,
-                       config: TrainConfig, log: (String) -> Void) throws -> TrainingPosition {
+                       sampler: ShardedSampler, log: (String) -> Void) throws -> TrainingPosition {
         var header = [Int64](repeating: 0, count: 5)  // found, epoch, step in epoch, global step, adam step
         try comm.rootDecides {
             guard let loaded = try store.loadNewestValid(warn: { log("warning: \($0)") }) else {
                 log("warning: no checkpoint in \(store.directory) verifies; starting from the beginning")
                 return
             }
-            let position = try install(loaded, modelConfig: modelConfig)
+            let position = try install(loaded, modelConfig: modelConfig, sampler: sampler)
             log("resuming from \(loaded.path)")
             header = [1, Int64(position.epoch), Int64(position.stepInEpoch), Int64(position.globalStep), Int64(optimizer.step)]
         }
@@ -77,7 +82,7 @@ final class TrainingState {
     }
 
     /// Copies a verified checkpoint into the arenas after checking it belongs to this model.
-    func install(_ loaded: LoadedCheckpoint, modelConfig: ModelConfig) throws -> TrainingPosition {
+    func install(_ loaded: LoadedCheckpoint, modelConfig: ModelConfig, sampler: ShardedSampler) throws -> TrainingPosition {
         let meta = loaded.metadata
         guard let saved = meta["model_config"] else {
             throw ConfigError("\(loaded.path): not an mpivae checkpoint (no model_config in its metadata)")
@@ -97,8 +102,16 @@ final class TrainingState {
             }
             return v
         }
+        if let saved = meta["dataset_count"], Int(saved) != sampler.datasetCount {
+            throw ConfigError("\(loaded.path): saved while training on \(saved) samples; this run's data has \(sampler.datasetCount)")
+        }
+        let samplePosition = try int("sample_position")
+        guard let (epoch, step) = sampler.locate(globalSamplePosition: samplePosition) else {
+            let batch = ModelConfigJSON.savedBatchSize(meta["train_config"]).map { " (it was saved with --batch-size \($0))" } ?? ""
+            throw ConfigError("\(loaded.path): its position, global sample \(samplePosition), is not at a step boundary for --batch-size \(sampler.globalBatch)\(batch)")
+        }
         optimizer.step = try int("adam_step")
-        return TrainingPosition(epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("step"))
+        return TrainingPosition(epoch: epoch, stepInEpoch: step, globalStep: try int("step"))
     }
 
     private func copy(_ loaded: LoadedCheckpoint, _ name: String, _ spec: TensorSpec, into arena: UnsafeMutableBufferPointer<Float>) throws {
@@ -117,6 +130,13 @@ enum ModelConfigJSON {
 
     static func decode(_ text: String) -> ModelConfig? {
         try? JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8))
+    }
+
+    /// The global batch size recorded in a checkpoint's train_config, for error messages.
+    static func savedBatchSize(_ trainConfigJSON: String?) -> Int? {
+        guard let text = trainConfigJSON,
+              let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+        return object["batchSize"] as? Int
     }
 
     static func same(_ a: String, _ b: String) -> Bool {

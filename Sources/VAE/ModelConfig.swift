@@ -124,6 +124,10 @@ public struct ModelConfig: Codable, Equatable {
         return config
     }
 
+    /// 2^31 floats: 8 GiB for the parameters alone, and as much again for each of the gradients
+    /// and Adam's two moments.
+    public static let maximumParameters = 1 << 31
+
     /// Throws on sizes a model cannot be built from.
     public func validate() throws {
         if inputDim < 1 { throw ConfigError("model config: inputDim must be >= 1, found \(inputDim)") }
@@ -141,6 +145,14 @@ public struct ModelConfig: Codable, Equatable {
         let widths = [inputDim, latent] + encoderHidden + decoderHidden
         if widths.contains(where: { $0 > 1 << 24 }) {
             throw ConfigError("model config: layer widths must be <= 16777216, found \(widths.max() ?? 0)")
+        }
+        if encoderHidden.count + decoderHidden.count > 64 {
+            throw ConfigError("model config: at most 64 hidden layers, found \(encoderHidden.count + decoderHidden.count)")
+        }
+        // Widths up to 2^24 and at most 64 layers keep this sum far from overflow.
+        let parameters = ParameterLayout(config: self).count
+        if parameters > Self.maximumParameters {
+            throw ConfigError("model config: \(parameters) parameters, more than the \(Self.maximumParameters) supported")
         }
     }
 }

@@ -19,12 +19,15 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        guard iwae >= 0 else { throw ConfigError("--iwae expects a whole number >= 0, got \(iwae)") }
+        guard (0...TrainConfig.maximumIWAE).contains(iwae) else {
+            throw ConfigError("--iwae expects a whole number from 0 to \(TrainConfig.maximumIWAE), got \(iwae)")
+        }
         guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
         try blas.apply()
         try MPIRuntime.initialize()
         let comm = Communicator.world
         let dataset = try comm.everyoneSucceeds("loading the data") { try DataSource.load(data, split: which) }
+        try DataAgreement.check([("data", dataset)], on: comm)
         let (model, _) = try CheckpointedModel.load(path: checkpoint, comm: comm)
         guard dataset.dimension == model.config.inputDim else {
             throw AgreedError("--data \(data): samples have \(dataset.dimension) values, the checkpoint's model takes \(model.config.inputDim)")
@@ -41,7 +44,7 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             print("\(data) \(split), \(result.count) samples: "
                 + String(format: "-ELBO %.3f nats (reconstruction %.3f, KL %.3f)", result.negELBO, result.recon, result.kl))
-            if let nll = result.negLogLikelihood { print(String(format: "IWAE (K = %d): -log p(x) <= %.3f nats", iwae, nll)) }
+            if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
         }
     }
 }

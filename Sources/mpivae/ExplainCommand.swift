@@ -23,7 +23,9 @@ struct ExplainCommand: ParsableCommand {
     @Flag(help: "Skip the nearest neighbours from the training split (saves encoding it).") var noNeighbours = false
 
     func run() throws {
-        guard iwae >= 1 else { throw ConfigError("--iwae expects a whole number of at least 1, got \(iwae)") }
+        guard (1...TrainConfig.maximumIWAE).contains(iwae) else {
+            throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
+        }
         guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
         try blas.apply()
         try MPIRuntime.initialize()
@@ -31,6 +33,7 @@ struct ExplainCommand: ParsableCommand {
         let (dataset, trainSet) = try comm.everyoneSucceeds("loading the data") {
             (try DataSource.load(data, split: which), noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))
         }
+        try DataAgreement.check([("data", dataset), ("training data", trainSet)], on: comm)
         let (model, metadata) = try CheckpointedModel.load(path: checkpoint, comm: comm)
         var options = ExplainOptions(outDir: out)
         options.iwaeK = iwae

@@ -49,10 +49,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after this many steps (0: no limit).") var maxSteps: Int?
     @OptionGroup var blas: BLASThreadsOption
 
-    func resolvedConfig() throws -> TrainConfig {
+    /// Flags over `--config` over the defaults; with `--resume`, over the run's saved settings,
+    /// which rank 0 reads and shares (so `comm` is needed then).
+    func resolvedConfig(comm: Communicator?) throws -> TrainConfig {
         var c = TrainConfig()
-        if let resume {
-            c = try RunDirectory(path: resume).readConfig()
+        if let resume, let comm {
+            c = try RunDirectory(path: resume).readConfig(comm: comm)
             c.out = resume
         }
         if let config {
@@ -104,9 +106,16 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config = try resolvedConfig()
         try blas.apply()
-        try MPIRuntime.initialize()
+        let config: TrainConfig
+        if resume != nil {
+            try MPIRuntime.initialize()
+            // Settings are resolved identically on every rank: their errors are every rank's.
+            do { config = try resolvedConfig(comm: Communicator.world) } catch let e as ConfigError { throw AgreedError("\(e)") }
+        } else {
+            config = try resolvedConfig(comm: nil)
+            try MPIRuntime.initialize()
+        }
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
             print(line)
