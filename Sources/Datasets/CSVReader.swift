@@ -74,7 +74,9 @@ public enum CSVReader {
 
                 if width < 0 {
                     width = fields.count
-                    if fields.contains(where: { !looksNumeric($0) }) {
+                    // A header names its columns: an empty field is a missing value, not a name,
+                    // so a first row like "1,,3" is data (and its empty field an error below).
+                    if fields.contains(where: { $0.start != $0.end && !looksNumeric($0) }) {
                         let names = fields.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0.start..<$0.end]), as: UTF8.self) }
                         let labelIndices = names.indices.filter { names[$0].lowercased() == "label" }
                         guard labelIndices.count <= 1 else {
@@ -182,12 +184,17 @@ public enum CSVReader {
             return value
         }
 
+        /// Labels are read as integers, not through Float, which cannot hold every Int32.
         func label(_ f: Field, line: Int, column: Int) throws -> Int32 {
-            let value = try number(f, line: line, column: column)
-            guard value == value.rounded(), value >= 0, value <= 2_147_483_520 else {
+            var digits = text(f).trimmingCharacters(in: .whitespaces)
+            // "3.0" is how some tools write an integer column.
+            if let dot = digits.firstIndex(of: "."), digits[digits.index(after: dot)...].allSatisfy({ $0 == "0" }) {
+                digits = String(digits[..<dot])
+            }
+            guard f.end - f.start <= 40, let value = Int32(digits), value >= 0 else {
                 throw DataError(source, "line \(line), column \(column): label '\(text(f))' is not a non-negative integer")
             }
-            return Int32(value)
+            return value
         }
 
         func text(_ f: Field) -> String {

@@ -176,3 +176,20 @@ struct Fingerprint {
         add(UInt64(bytes.count))
     }
 }
+
+extension Dataset {
+    /// The smallest and largest value a sample can hold, as the model sees it: pixel bytes map into
+    /// [0, 1] whatever they are; float data is scanned (one pass, only when asked).
+    public var valueRange: ClosedRange<Float> {
+        switch storage {
+        case .bytes:
+            return 0...1
+        case .floats(let values):
+            let slice = values[(firstSample * dimension)..<((firstSample + count) * dimension)]
+            guard var low = slice.first else { return 0...0 }
+            var high = low
+            for v in slice { low = Swift.min(low, v); high = Swift.max(high, v) }
+            return low...high
+        }
+    }
+}

@@ -47,7 +47,7 @@ public final class DistributedEvaluation {
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
             for r in 0..<n { dataset.copySample(start + r, into: input.pointer + r * dim) }
-            let results = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed ^ 0x5EED_E7A1,
+            let results = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed,
                                              firstSampleIndex: start, iwaeK: iwaeK)
             for e in results {
                 sums[0] += e.recon; sums[1] += e.kl

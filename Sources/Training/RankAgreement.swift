@@ -43,10 +43,12 @@ extension Communicator {
 /// What every rank must agree on before the first step: the configuration, the dataset and the
 /// model's size. Each is hashed; rank 0 compares every rank's hashes with its own and names the
 /// first rank and field that differ.
-struct StartupAgreement {
+public struct StartupAgreement {
     var fields: [(name: String, detail: String)]
 
-    func check(on comm: Communicator) throws {
+    public init(fields: [(name: String, detail: String)]) { self.fields = fields }
+
+    public func check(on comm: Communicator) throws {
         let hashes = fields.map { Int64(bitPattern: fnv1a($0.detail)) }
         let all = try comm.allgather(hashes)
         let n = fields.count

@@ -189,6 +189,11 @@ public final class Trainer {
             ("test data", testSet.map(DataAgreement.describe) ?? "none"),
             ("parameter count", "\(model.parameterCount)"),
         ]).check(on: comm)
+        // Same data and settings on every rank now, so every rank decides alike.
+        do {
+            try LikelihoodFit.check(trainSet, for: modelConfig)
+            if let testSet { try LikelihoodFit.check(testSet, for: modelConfig) }
+        } catch { throw AgreedError("\(error)") }
 
         try comm.rootDecides {
             if resume {
@@ -207,6 +212,18 @@ public final class Trainer {
         } catch { throw AgreedError("\(error)") }
         let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
                                      worldSize: size, rank: rank, seed: config.seed)
+        // A batch share too large for this node fails here, on every rank, with the figures,
+        // instead of in an allocation that kills the process.
+        _ = try comm.everyoneSucceeds("sizing the workspace") {
+            let widths = modelConfig.encoderHidden + modelConfig.decoderHidden + [4 * modelConfig.latent]
+            let bytes = Double(sampler.maxShare) * Double(3 * modelConfig.inputDim + 3 * widths.reduce(0, +)) * 4
+            let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
+            let available = Double(ProcessInfo.processInfo.physicalMemory) / Double(max(1, local))
+            guard bytes < 0.5 * available else {
+                throw ConfigError(String(format: "--batch-size %d: a rank's %d rows need about %.1f GiB of activations, more than half of its share of this node's memory (%.1f GiB)",
+                                         config.batchSize, sampler.maxShare, bytes / 1_073_741_824, available / 1_073_741_824))
+            }
+        }
 
         let optimizer = Adam(count: model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
         let state = TrainingState(model: model, optimizer: optimizer)

@@ -21,7 +21,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        guard batchSize >= 1 else { throw ConfigError("--batch-size expects a whole number of at least 1, got \(batchSize)") }
+        guard (1...65536).contains(batchSize) else {
+            throw ConfigError("--batch-size expects a whole number from 1 to 65536, got \(batchSize)")
+        }
         guard seconds > 0, seconds.isFinite else { throw ConfigError("--seconds expects a positive number, got \(seconds)") }
         BLASInfo.setThreads(1)
         try MPIRuntime.initialize()

@@ -32,13 +32,16 @@ struct EvaluateCommand: ParsableCommand {
         guard dataset.dimension == model.config.inputDim else {
             throw AgreedError("--data \(data): samples have \(dataset.dimension) values, the checkpoint's model takes \(model.config.inputDim)")
         }
+        do { try LikelihoodFit.check(dataset, for: model.config) } catch { throw AgreedError("\(error)") }
         let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae)
         guard comm.rank == 0 else { return }
         if json {
+            // JSON has no NaN or infinity: a non-finite figure is written as null.
+            func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
             var object: [String: Any] = ["checkpoint": checkpoint, "data": data, "split": split, "count": result.count,
-                                         "neg_elbo": result.negELBO, "recon": result.recon, "kl": result.kl,
+                                         "neg_elbo": number(result.negELBO), "recon": number(result.recon), "kl": number(result.kl),
                                          "world_size": comm.size]
-            if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = nll }
+            if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = number(nll) }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: bytes, as: UTF8.self))
         } else {

@@ -34,7 +34,10 @@ struct ExplainCommand: ParsableCommand {
             (try DataSource.load(data, split: which), noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))
         }
         try DataAgreement.check([("data", dataset), ("training data", trainSet)], on: comm)
+        // Ranks started with other options would compute their shares differently, or fail alone.
+        try StartupAgreement(fields: [("options", "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)")]).check(on: comm)
         let (model, metadata) = try CheckpointedModel.load(path: checkpoint, comm: comm)
+        do { try LikelihoodFit.check(dataset, for: model.config) } catch { throw AgreedError("\(error)") }
         var options = ExplainOptions(outDir: out)
         options.iwaeK = iwae
         options.samples = samples
@@ -50,9 +53,10 @@ struct ExplainCommand: ParsableCommand {
 }
 
 enum ExplainRun {
-    /// The export throws the same error on every rank (its checks run everywhere, and its writes'
-    /// outcome is shared), so its errors end the job in order rather than by MPI_Abort.
+    /// The export throws the same error on every rank (its checks run everywhere on agreed
+    /// inputs, and rank 0 shares how writing went), so its errors end the job in order rather
+    /// than by MPI_Abort. A failed MPI call is the exception: it may be this rank's alone.
     static func agreed(_ body: () throws -> Void) throws {
-        do { try body() } catch let error as ExplainError { throw AgreedError("\(error)") }
+        do { try body() } catch let error as MPIError { throw error } catch { throw AgreedError("\(error)") }
     }
 }

@@ -127,6 +127,10 @@ struct TrainCommand: ParsableCommand {
             options.iwaeK = config.explainIWAE
             options.seed = config.seed
             options.samples = config.explainSamples.filter { $0 < testSet.count }
+            let dropped = config.explainSamples.filter { $0 >= testSet.count }
+            if comm.rank == 0, !dropped.isEmpty {
+                print("warning: --explain-sample \(dropped.map(String.init).joined(separator: ", ")): the test split has only \(testSet.count) samples; skipped")
+            }
             var info = ["seed": String(config.seed)]
             if let saved = summary.lastCheckpoint {
                 info["checkpoint"] = saved.path

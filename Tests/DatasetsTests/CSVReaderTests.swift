@@ -98,4 +98,18 @@ final class CSVReaderTests: XCTestCase {
         test.copySample(1, into: &row)
         XCTAssertEqual(row, [11, 2.75])
     }
+
+    func testAnEmptyFieldInTheFirstRowIsAMissingValueNotAHeader() {
+        XCTAssertThrowsError(try parse("1,,3\n4,5,6\n")) { error in
+            XCTAssertTrue("\(error)".contains("line 1, column 2: empty field"), "\(error)")
+        }
+    }
+
+    func testLabelsKeepEveryInt32() throws {
+        let t = try parse("a,label\n1,16777217\n2,2147483647\n3,5.0\n")
+        XCTAssertEqual(t.labels, [16_777_217, 2_147_483_647, 5])
+        XCTAssertThrowsError(try parse("a,label\n1,2147483648\n"))
+        XCTAssertThrowsError(try parse("a,label\n1,2.5\n"))
+        XCTAssertThrowsError(try parse("a,label\n1,-1\n"))
+    }
 }

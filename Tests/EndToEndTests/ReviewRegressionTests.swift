@@ -116,3 +116,79 @@ final class ReviewRegressionTests: EndToEndCase {
         XCTAssertTrue(result.stderr.contains("--iwae expects a whole number from 0 to 1000000"), result.stderr)
     }
 }
+
+/// Cases a second review found in the export, the data readers and the smaller commands.
+final class SecondReviewRegressionTests: EndToEndCase {
+    func trained(likelihood: String = "bernoulli") throws -> String {
+        let out = Tool.temporaryDirectory("trained-\(likelihood)")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval", "--likelihood", likelihood])
+        return try Tool.latestCheckpoint(out)
+    }
+
+    func testExplainRanksWithDifferentOptionsStopInsteadOfHanging() throws {
+        let ckpt = try trained()
+        let out = Tool.temporaryDirectory("explain-options")
+        let tool = try Launcher.executablePath("mpivae")
+        let common = ["explain", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--out", out, "--iwae", "3"]
+        var args = Launcher.mpirunArguments(ranks: 1) + [tool] + common
+        args += [":", "-np", "1", tool] + common + ["--sample", "500"]
+        let result = try ProcessRunner.run("mpirun", args, environment: Launcher.launchEnvironment(), timeout: 60)
+        XCTAssertFalse(result.timedOut, "explain hung")
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stderr.contains("rank 1 disagrees with rank 0 on the options"), result.stderr)
+    }
+
+    func testBernoulliRefusesDataOutsideTheUnitInterval() throws {
+        let dir = Tool.temporaryDirectory("range")
+        let csv = (0..<30).map { i in (0..<4).map { String(Float(($0 + i) % 7) - 3) }.joined(separator: ",") }.joined(separator: "\n")
+        try Data(csv.utf8).write(to: URL(fileURLWithPath: dir + "/n.csv"))
+        let result = try Tool.run(["train", "--data", dir + "/n.csv", "--out", dir + "/r", "--hidden", "4", "--latent", "1"], ranks: 2)
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stderr.contains("values range from -3.0 to 3.0"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("--likelihood gaussian"), result.stderr)
+        // The same data is fine for a Gaussian likelihood.
+        try Tool.succeed(["train", "--data", dir + "/n.csv", "--out", dir + "/g", "--hidden", "4", "--latent", "1",
+                          "--likelihood", "gaussian", "--epochs", "1", "--no-explain"])
+    }
+
+    func testAWriteFailureOnRankZeroEndsExplainInOrder() throws {
+        let ckpt = try trained()
+        let out = Tool.temporaryDirectory("explain-write")
+        // A directory where the export wants to write a file.
+        try FileManager.default.createDirectory(atPath: out + "/mu.npy", withIntermediateDirectories: true)
+        let result = try Tool.run(["explain", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--out", out, "--iwae", "2"], ranks: 2)
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertFalse(result.stderr.contains("MPI_ABORT"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("mu.npy"), result.stderr)
+    }
+
+    func testEvaluateAndExplainAgreeForTheSameSeed() throws {
+        let ckpt = try trained()
+        let evaluated = try Tool.succeed(["evaluate", "--json", "--checkpoint", ckpt, "--data", "synthetic:n=1000"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(evaluated.stdout.utf8)) as? [String: Any])
+        let negELBO = try XCTUnwrap(object["neg_elbo"] as? Double)
+        let out = Tool.temporaryDirectory("explain-seed")
+        try Tool.succeed(["explain", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--out", out, "--iwae", "1", "--no-neighbours"])
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/summary.json"))) as? [String: Any])
+        let explained = try XCTUnwrap(summary["mean_neg_elbo"] as? Double)
+        XCTAssertEqual(explained, negELBO, accuracy: 1e-3 * abs(negELBO))
+    }
+
+    func testEvaluateWritesNonFiniteFiguresAsNull() throws {
+        let ckpt = try trained(likelihood: "gaussian")
+        let dir = Tool.temporaryDirectory("huge-values")
+        // Finite values so large that the Gaussian's squared error overflows to infinity.
+        let row = [String](repeating: "1e30", count: 784).joined(separator: ",")
+        try Data(([row, row].joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/big.csv"))
+        let result = try Tool.succeed(["evaluate", "--json", "--checkpoint", ckpt, "--data", dir + "/big.csv"])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertTrue(object["recon"] is NSNull, result.stdout)
+    }
+
+    func testBenchRefusesAnOversizedBatch() throws {
+        let result = try Tool.run(["bench", "--batch-size", "100000000"])
+        XCTAssertNotEqual(result.exitCode, 0)
+        XCTAssertTrue(result.stderr.contains("--batch-size expects a whole number from 1 to 65536"), result.stderr)
+    }
+}
