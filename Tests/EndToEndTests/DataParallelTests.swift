@@ -65,11 +65,8 @@ final class DataParallelTests: EndToEndCase {
 
     func testRanksStartedWithDifferentConfigsRefuseToTrain() throws {
         let out = Tool.temporaryDirectory("disagree")
-        let tool = try Launcher.executablePath("mpivae")
         let common = Tool.small + ["--out", out, "--epochs", "1"]
-        var args = Launcher.mpirunArguments(ranks: 1) + [tool] + common + ["--lr", "0.001"]
-        args += [":", "-np", "1", tool] + common + ["--lr", "0.002"]
-        let result = try ProcessRunner.run("mpirun", args, environment: Launcher.launchEnvironment(), timeout: 60)
+        let result = try Tool.runDisagreeing(common + ["--lr", "0.001"], common + ["--lr", "0.002"])
         XCTAssertNotEqual(result.exitCode, 0, result.summary)
         XCTAssertFalse(result.timedOut)
         XCTAssertTrue(result.stderr.contains("rank 1 disagrees with rank 0 on the configuration"), result.stderr)

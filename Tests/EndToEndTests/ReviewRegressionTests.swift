@@ -79,10 +79,8 @@ final class ReviewRegressionTests: EndToEndCase {
         let out = Tool.temporaryDirectory("evaldata")
         try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
         let ckpt = try Tool.latestCheckpoint(out)
-        let tool = try Launcher.executablePath("mpivae")
-        var args = Launcher.mpirunArguments(ranks: 1) + [tool, "evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=1000"]
-        args += [":", "-np", "1", tool, "evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=500"]
-        let result = try ProcessRunner.run("mpirun", args, environment: Launcher.launchEnvironment(), timeout: 60)
+        let result = try Tool.runDisagreeing(["evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=1000"],
+                                             ["evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=500"])
         XCTAssertFalse(result.timedOut, "evaluate hung")
         XCTAssertNotEqual(result.exitCode, 0, result.summary)
         XCTAssertTrue(result.stderr.contains("rank 1 disagrees with rank 0 on the data"), result.stderr)
@@ -128,11 +126,8 @@ final class SecondReviewRegressionTests: EndToEndCase {
     func testExplainRanksWithDifferentOptionsStopInsteadOfHanging() throws {
         let ckpt = try trained()
         let out = Tool.temporaryDirectory("explain-options")
-        let tool = try Launcher.executablePath("mpivae")
         let common = ["explain", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--out", out, "--iwae", "3"]
-        var args = Launcher.mpirunArguments(ranks: 1) + [tool] + common
-        args += [":", "-np", "1", tool] + common + ["--sample", "500"]
-        let result = try ProcessRunner.run("mpirun", args, environment: Launcher.launchEnvironment(), timeout: 60)
+        let result = try Tool.runDisagreeing(common, common + ["--sample", "500"])
         XCTAssertFalse(result.timedOut, "explain hung")
         XCTAssertNotEqual(result.exitCode, 0, result.summary)
         XCTAssertTrue(result.stderr.contains("rank 1 disagrees with rank 0 on the options"), result.stderr)

@@ -27,6 +27,14 @@ enum Tool {
         return result
     }
 
+    /// One job of two ranks started with different arguments (mpirun's `a : b` form): what a
+    /// misconfigured launch looks like.
+    static func runDisagreeing(_ first: [String], _ second: [String], timeout: Double = 60) throws -> ProcessResult {
+        let tool = try Launcher.executablePath("mpivae")
+        let args = Launcher.mpirunArguments(ranks: 1) + [tool] + first + [":", "-np", "1", tool] + second
+        return try ProcessRunner.run("mpirun", args, environment: Launcher.launchEnvironment(), timeout: timeout)
+    }
+
     /// Run directories of this test process, all under one folder that `EndToEndCase` removes.
     static let temporaryRoot = FileManager.default.temporaryDirectory.appendingPathComponent("mpivae-e2e-\(getpid())").path
 
