@@ -65,7 +65,7 @@ public struct SafeTensorsFile {
     /// allocated for it, so a hostile length (say 2^40) costs nothing.
     private static func checkHeaderLength(_ n: UInt64, fileSize: Int, source: String) throws -> Int {
         if n > UInt64(maxHeaderLength) {
-            throw SafeTensorsError(file: source, problem: "header length \(n) exceeds the limit of \(maxHeaderLength) bytes")
+            throw SafeTensorsError(file: source, problem: "not a safetensors file, or a damaged one: header length \(n) exceeds the limit of \(maxHeaderLength) bytes")
         }
         if n > UInt64(fileSize - 8) {
             throw SafeTensorsError(file: source, problem: "header length \(n) runs past the end of the file (\(fileSize) bytes, so at most \(fileSize - 8))")

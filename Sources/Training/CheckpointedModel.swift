@@ -5,11 +5,38 @@ import VAE
 /// A model rebuilt from a checkpoint for `evaluate` and `explain`: rank 0 reads and verifies the
 /// file, every rank receives the config and parameters, so only rank 0 needs to see the file.
 public enum CheckpointedModel {
+    /// A checkpoint file as given, or the newest one of a run: `--checkpoint` also takes a run
+    /// directory, its `checkpoints/` folder, or the `latest` pointer file.
+    public static func resolve(_ path: String) throws -> String {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        let exists = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        let run: String
+        if exists && isDirectory.boolValue {
+            if fm.fileExists(atPath: path + "/checkpoints") {
+                run = path
+            } else if (path as NSString).lastPathComponent == "checkpoints" {
+                run = (path as NSString).deletingLastPathComponent
+            } else {
+                throw ConfigError("\(path): a directory, but not a run directory (no checkpoints/ in it); pass a .safetensors file")
+            }
+        } else if (path as NSString).lastPathComponent == CheckpointStore.latestFileName {
+            run = ((path as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        } else {
+            return path
+        }
+        let store = CheckpointStore(runDirectory: run.isEmpty ? "." : run)
+        guard let name = try store.readLatestPointer() else {
+            throw ConfigError("\(path): no \(store.latestPath) names a checkpoint; pass a .safetensors file")
+        }
+        return store.directory + "/" + name
+    }
+
     public static func load(path: String, comm: Communicator) throws -> (model: VAEModel, metadata: [String: String]) {
         var loaded: LoadedCheckpoint?
         var metadataJSON = ""
         try comm.rootDecides {
-            let checkpoint = try CheckpointStore.load(path: path)
+            let checkpoint = try CheckpointStore.load(path: try resolve(path))
             guard checkpoint.metadata["model_config"] != nil else {
                 throw ConfigError("\(path): not an mpivae checkpoint (no model_config in its metadata)")
             }

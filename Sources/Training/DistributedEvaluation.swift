@@ -38,7 +38,9 @@ public final class DistributedEvaluation {
         (count * rank / size)..<(count * (rank + 1) / size)
     }
 
-    public func run(iwaeK: Int = 0) throws -> EvaluationResult {
+    /// `progress` hears (done, share) for this rank's share after each batch: long IWAE runs
+    /// should show they are alive.
+    public func run(iwaeK: Int = 0, progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let range = Self.share(count: dataset.count, rank: comm.rank, size: comm.size)
         let dim = dataset.dimension
         // recon, kl, -log p(x) (IWAE), count
@@ -55,6 +57,7 @@ public final class DistributedEvaluation {
             }
             sums[3] += Double(n)
             start += n
+            progress?(start - range.lowerBound, range.count)
         }
         try comm.allreduce(&sums, op: .sum)
         let count = max(sums[3], 1)

@@ -73,9 +73,15 @@ public final class Trainer {
         let evaluation = config.evaluateTest
             ? setup.testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) } : nil
         let stop = StopRequest.install()
-        func save(_ position: TrainingPosition) throws {
+        /// Saves on rank 0 and records it; at an epoch's end also the share of the epoch it cost.
+        func save(_ position: TrainingPosition, epochSeconds: Double? = nil) throws {
             try state.save(to: setup.store, position: position, comm: comm, config: config, modelConfig: setup.modelConfig,
                            datasetCount: setup.trainSet.count, log: out)
+            guard comm.rank == 0, let saved = state.lastSaved else { return }
+            var record: [String: Any] = ["kind": "checkpoint", "epoch": position.epoch, "step": position.globalStep,
+                                         "path": saved.path, "seconds": saved.seconds]
+            if let epochSeconds { record["share_of_epoch"] = saved.seconds / max(epochSeconds, 1e-9) }
+            metrics.write(record)
         }
 
         var summary = TrainSummary(steps: setup.position.globalStep, epochsCompleted: setup.position.epoch, samplesPerSecond: 0,
@@ -92,7 +98,10 @@ public final class Trainer {
 
             for s in first..<stepsPerEpoch {
                 // A resumed run that already reached --max-steps takes no further step.
-                if config.maxSteps > 0 && summary.steps >= config.maxSteps { break epochLoop }
+                if config.maxSteps > 0 && summary.steps >= config.maxSteps {
+                    out("this run already reached --max-steps \(config.maxSteps); resume with --max-steps 0 (or a larger limit) to go on")
+                    break epochLoop
+                }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
                 let t0 = monotonicSeconds()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
@@ -131,7 +140,8 @@ public final class Trainer {
                 if result.stopRequested || (config.maxSteps > 0 && summary.steps >= config.maxSteps) {
                     try save(next)
                     summary.stoppedBySignal = result.stopRequested
-                    if result.stopRequested { out("stopping on a signal; state saved at step \(summary.steps)") }
+                    out(result.stopRequested ? "stopping on a signal; state saved at step \(summary.steps)"
+                        : "stopped at step \(summary.steps), the --max-steps limit; state saved (resume with --max-steps 0 to go on)")
                     jobSamples += totals.rows; jobSeconds += totals.stepSeconds
                     break epochLoop
                 }
@@ -151,11 +161,7 @@ public final class Trainer {
             epoch += 1
             summary.epochsCompleted = epoch
             guard nonFiniteRun == 0 else { continue }
-            try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps))
-            if comm.rank == 0, let saved = state.lastSaved {
-                metrics.write(["kind": "checkpoint", "epoch": epoch, "step": summary.steps, "path": saved.path,
-                               "seconds": saved.seconds, "share_of_epoch": saved.seconds / max(totals.stepSeconds, 1e-9)])
-            }
+            try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
         }
 
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)

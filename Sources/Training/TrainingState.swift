@@ -103,11 +103,12 @@ final class TrainingState {
             return v
         }
         if let saved = meta["dataset_count"], Int(saved) != sampler.datasetCount {
-            throw ConfigError("\(loaded.path): saved while training on \(saved) samples; this run's data has \(sampler.datasetCount)")
+            let data = ModelConfigJSON.savedSetting("data", meta["train_config"]).map { " of \($0)" } ?? ""
+            throw ConfigError("\(loaded.path): saved while training on \(saved) samples\(data); the --data of this run has \(sampler.datasetCount)")
         }
         let samplePosition = try int("sample_position")
         guard let (epoch, step) = sampler.locate(globalSamplePosition: samplePosition) else {
-            let batch = ModelConfigJSON.savedBatchSize(meta["train_config"]).map { " (it was saved with --batch-size \($0))" } ?? ""
+            let batch = ModelConfigJSON.savedSetting("batchSize", meta["train_config"]).map { " (it was saved with --batch-size \($0))" } ?? ""
             throw ConfigError("\(loaded.path): its position, global sample \(samplePosition), is not at a step boundary for --batch-size \(sampler.globalBatch)\(batch)")
         }
         optimizer.step = try int("adam_step")
@@ -132,11 +133,12 @@ enum ModelConfigJSON {
         try? JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8))
     }
 
-    /// The global batch size recorded in a checkpoint's train_config, for error messages.
-    static func savedBatchSize(_ trainConfigJSON: String?) -> Int? {
+    /// A setting recorded in a checkpoint's train_config, for error messages.
+    static func savedSetting(_ key: String, _ trainConfigJSON: String?) -> String? {
         guard let text = trainConfigJSON,
-              let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
-        return object["batchSize"] as? Int
+              let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let value = object[key] else { return nil }
+        return "\(value)"
     }
 
     static func same(_ a: String, _ b: String) -> Bool {

@@ -10,7 +10,7 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Mean -ELBO (reconstruction and KL) of a checkpoint on a dataset, and optionally the IWAE bound.")
 
-    @Option(help: "A checkpoint written by mpivae train.") var checkpoint: String
+    @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "train or test.") var split: String = "test"
@@ -33,7 +33,13 @@ struct EvaluateCommand: ParsableCommand {
             throw AgreedError("--data \(data): samples have \(dataset.dimension) values, the checkpoint's model takes \(model.config.inputDim)")
         }
         do { try LikelihoodFit.check(dataset, for: model.config) } catch { throw AgreedError("\(error)") }
-        let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae)
+        // With many importance samples this takes minutes: rank 0 reports about every tenth of its share.
+        var reported = 0
+        let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae) { done, share in
+            guard comm.rank == 0, iwae > 0, done * 10 / max(share, 1) > reported else { return }
+            reported = done * 10 / max(share, 1)
+            FileHandle.standardError.write(Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
+        }
         guard comm.rank == 0 else { return }
         if json {
             // JSON has no NaN or infinity: a non-finite figure is written as null.

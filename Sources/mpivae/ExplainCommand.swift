@@ -12,12 +12,12 @@ struct ExplainCommand: ParsableCommand {
         abstract: "Export explanations of a checkpoint's latent space: arrays, summaries, pictures and report.html.",
         discussion: "Under mpirun each rank encodes its share of the data; rank 0 gathers and writes.")
 
-    @Option(help: "A checkpoint written by mpivae train.") var checkpoint: String
+    @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "train or test: the split to explain.") var split: String = "test"
-    @Option(name: .customLong("sample"), help: "Explain this sample in detail (repeatable).") var samples: [Int] = []
+    @Option(name: .customLong("sample"), help: "Explain this sample in detail (repeatable; default none).") var samples: [Int] = []
     @Option(help: "Importance samples for the IWAE estimate of -log p(x).") var iwae: Int = 100
     @Option(help: "Seed of the explanation's noise.") var seed: UInt64 = 0
     @Flag(help: "Skip the nearest neighbours from the training split (saves encoding it).") var noNeighbours = false

@@ -9,10 +9,10 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "List a safetensors file's tensors and metadata, and check its data checksum.")
 
-    @Argument(help: "A .safetensors file.") var file: String
+    @Argument(help: "A .safetensors file, or a run directory (its newest checkpoint).") var file: String
 
     func run() throws {
-        let parsed = try SafeTensorsFile.read(path: file)
+        let parsed = try SafeTensorsFile.read(path: try CheckpointedModel.resolve(file))
         // The summary says, for each recorded checksum, whether it holds.
         let checksums = parsed.verifyChecksums()
         print(parsed.summary(checksums: checksums))

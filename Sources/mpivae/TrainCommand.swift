@@ -6,6 +6,9 @@ import Training
 import VAE
 import Explain
 
+/// The defaults the help text quotes.
+private let trainDefaults = TrainConfig()
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -17,36 +20,39 @@ struct TrainCommand: ParsableCommand {
             """)
 
     @Option(help: "A JSON file of settings (keys as in the run's config.json).") var config: String?
-    @Option(help: "Continue the run in this directory from its newest checkpoint that verifies.") var resume: String?
-    @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String?
-    @Option(help: "Run directory for config, metrics, checkpoints and explanations.") var out: String?
-    @Option var epochs: Int?
-    @Option(help: "Global batch size, split across ranks.") var batchSize: Int?
-    @Option var lr: Float?
-    @Option(help: "Latent dimensions.") var latent: Int?
-    @Option(help: "Encoder hidden widths, e.g. 512,256.") var hidden: String?
+    @Option(help: "Continue the run in this directory from its newest checkpoint that verifies, with its saved settings.")
+    var resume: String?
+    @Option(help: "fashion-mnist, mnist, a directory of IDX files, a .npy or .csv file, or synthetic[:k=3,n=10000,seed=1] (default \(trainDefaults.data)).")
+    var data: String?
+    @Option(help: "Run directory for config, metrics, checkpoints and explanations (default \(trainDefaults.out)).") var out: String?
+    @Option(help: "(default \(trainDefaults.epochs))") var epochs: Int?
+    @Option(help: "Global batch size, split across ranks (default \(trainDefaults.batchSize)).") var batchSize: Int?
+    @Option(help: "Adam's learning rate (default \(trainDefaults.lr)).") var lr: Float?
+    @Option(help: "Latent dimensions (default \(trainDefaults.latent)).") var latent: Int?
+    @Option(help: "Encoder hidden widths (default \(trainDefaults.hidden.map(String.init).joined(separator: ","))).") var hidden: String?
     @Option(help: "Decoder hidden widths (default: the encoder's, reversed).") var decoderHidden: String?
-    @Option(help: "relu, leaky-relu, tanh or elu.") var activation: String?
-    @Option(help: "bernoulli, gaussian or gaussian-learned.") var likelihood: String?
-    @Option(help: "Variance of the fixed-variance Gaussian likelihood.") var gaussianVariance: Float?
-    @Option(help: "Weight of the KL term.") var beta: Float?
-    @Option(help: "Epochs of linear KL warm-up from 0 to beta.") var warmupEpochs: Double?
-    @Flag(inversion: .prefixedNo, help: "Dynamic binarization of the inputs.") var binarize: Bool?
-    @Option var weightDecay: Float?
-    @Option(help: "Clip gradients to this global norm (0: off).") var clipNorm: Float?
-    @Option var seed: UInt64?
+    @Option(help: "relu, leaky-relu, tanh or elu (default \(trainDefaults.activation)).") var activation: String?
+    @Option(help: "bernoulli (data in [0, 1]), gaussian or gaussian-learned (default \(trainDefaults.likelihood)).") var likelihood: String?
+    @Option(help: "Variance of the fixed-variance Gaussian likelihood (default \(trainDefaults.gaussianVariance)).") var gaussianVariance: Float?
+    @Option(help: "Weight of the KL term (default \(trainDefaults.beta)).") var beta: Float?
+    @Option(help: "Epochs of linear KL warm-up from 0 to beta (default \(trainDefaults.warmupEpochs): none).") var warmupEpochs: Double?
+    @Flag(inversion: .prefixedNo, help: "Dynamic binarization of the inputs (default off).") var binarize: Bool?
+    @Option(help: "Decoupled (AdamW) weight decay (default \(trainDefaults.weightDecay)).") var weightDecay: Float?
+    @Option(help: "Clip gradients to this global norm (default \(trainDefaults.clipNorm): off).") var clipNorm: Float?
+    @Option(help: "(default \(trainDefaults.seed))") var seed: UInt64?
     @Option(help: "Model variant: vae.") var model: String?
-    @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery: Int?
-    @Option(help: "Checkpoints kept.") var keepCheckpoints: Int?
-    @Option(help: "Log a metrics line every N steps.") var logEvery: Int?
-    @Option(help: "Compare replica checksums every N steps.") var replicaCheckEvery: Int?
-    @Option(help: "Stop after this many non-finite steps in a row.") var maxNonfiniteSteps: Int?
-    @Flag(inversion: .prefixedNo, help: "Evaluate the test split after each epoch.") var eval: Bool?
-    @Flag(inversion: .prefixedNo, help: "Export explanations of the test split at the end.") var explain: Bool?
-    @Option(help: "Importance samples for the explanation's -log p(x) estimate.") var explainIwae: Int?
+    @Option(help: "Also checkpoint every N steps (default \(trainDefaults.checkpointEvery): at epoch ends only).") var checkpointEvery: Int?
+    @Option(help: "Checkpoints kept; older ones are deleted (default \(trainDefaults.keepCheckpoints)).") var keepCheckpoints: Int?
+    @Option(help: "Log a progress line and a metrics record every N steps (default \(trainDefaults.logEvery)).") var logEvery: Int?
+    @Option(help: "Compare replica checksums every N steps (default \(trainDefaults.replicaCheckEvery)).") var replicaCheckEvery: Int?
+    @Option(help: "Stop after this many non-finite steps in a row (default \(trainDefaults.maxNonFiniteSteps)).") var maxNonfiniteSteps: Int?
+    @Flag(inversion: .prefixedNo, help: "Evaluate the test split after each epoch (default on).") var eval: Bool?
+    @Flag(inversion: .prefixedNo, help: "Export explanations of the test split at the end (default on).") var explain: Bool?
+    @Option(help: "Importance samples for the explanation's -log p(x) estimate (default \(trainDefaults.explainIWAE)).") var explainIwae: Int?
     @Option(name: .customLong("explain-sample"), help: "A test sample the export explains one by one (repeatable; default 0, 1, 2).")
     var explainSamples: [Int] = []
-    @Option(help: "Stop after this many steps (0: no limit).") var maxSteps: Int?
+    @Option(help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).")
+    var maxSteps: Int?
     @OptionGroup var blas: BLASThreadsOption
 
     /// Flags over `--config` over the defaults; with `--resume`, over the run's saved settings,
