@@ -52,8 +52,8 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "step at batch %d: %.0f samples/s (median of %d windows)", batchSize, single.samplesPerSecond, single.repeatSamplesPerSecond.count))
         print(String(format: "GEMM work: %.2f MFLOP/sample (design figure %.2f); step GEMM rate %.1f GFLOP/s",
                      single.gemmFlopsPerSample / 1e6, single.designFlopsPerSample / 1e6, single.stepGemmGFLOPS))
-        print(String(format: "roofline at the measured peak: %.0f samples/s; this step reaches %.3f of it",
-                     single.rooflineSamplesPerSecond, single.rooflineRatio))
+        print(String(format: "roofline at the measured peak: %.0f samples/s; this step reaches %.3f of it (%.3f counting the design's %.2f MFLOP/sample)",
+                     single.rooflineSamplesPerSecond, single.rooflineRatio, single.designRooflineRatio, single.designFlopsPerSample / 1e6))
         if let d = distributed {
             print(String(format: "data-parallel, %d ranks, global batch %d: %.0f samples/s = %.3f of %d x single-rank (%.0f samples/s, same code path)",
                          d.worldSize, d.batchPerRank * d.worldSize, d.parallelSamplesPerSecond, d.scalingEfficiency,
