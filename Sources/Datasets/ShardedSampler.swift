@@ -108,3 +108,12 @@ public struct ShardedSampler {
         return (epoch, within / globalBatch)
     }
 }
+
+extension ShardedSampler {
+    /// Rank `rank`'s contiguous share of `count` items split over `worldSize` ranks (sizes differ
+    /// by at most one; a rank may get none): how evaluation and the explanation export divide a
+    /// dataset, where order matters and no batches are drawn.
+    public static func contiguousShare(of count: Int, rank: Int, worldSize: Int) -> Range<Int> {
+        (count * rank / worldSize)..<(count * (rank + 1) / worldSize)
+    }
+}

@@ -23,7 +23,7 @@ public enum ExplainExport {
             throw ExplainError("explain: training data \(t.name): expected samples of \(dataset.dimension) values like the evaluation data, found \(t.dimension)")
         }
         let rank = communicator?.rank ?? 0, size = communicator?.size ?? 1
-        let range = PosteriorPass.shard(count: dataset.count, rank: rank, size: size)
+        let range = ShardedSampler.contiguousShare(of: dataset.count, rank: rank, worldSize: size)
         let quiet = rank != 0
         if !quiet { log("explain: \(dataset.count) samples of \(dataset.name) over \(size) rank(s), IWAE K=\(options.iwaeK)") }
         var reported = 0

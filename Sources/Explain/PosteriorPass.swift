@@ -5,13 +5,6 @@ import VAE
 /// O(batch x (input + K-sample scratch inside the Evaluator)) plus the per-sample results, never
 /// N x K decoder outputs.
 enum PosteriorPass {
-    /// The contiguous share of `count` samples that `rank` of `size` handles; shares differ by at
-    /// most one and concatenate, in rank order, to 0..<count.
-    static func shard(count: Int, rank: Int, size: Int) -> Range<Int> {
-        let lo = count * rank / size, hi = count * (rank + 1) / size
-        return lo..<hi
-    }
-
     static func run(model: VAEModel, dataset: Dataset, range: Range<Int>, options: ExplainOptions,
                     progress: (Int) -> Void = { _ in }) -> PosteriorArrays {
         let d = model.config.latent, D = model.config.inputDim

@@ -33,15 +33,10 @@ public final class DistributedEvaluation {
         input = FloatBuffer(count: batch * dataset.dimension)
     }
 
-    /// Rows `[lower, upper)` of `count` that rank `rank` of `size` evaluates.
-    public static func share(count: Int, rank: Int, size: Int) -> Range<Int> {
-        (count * rank / size)..<(count * (rank + 1) / size)
-    }
-
     /// `progress` hears (done, share) for this rank's share after each batch: long IWAE runs
     /// should show they are alive.
     public func run(iwaeK: Int = 0, progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
-        let range = Self.share(count: dataset.count, rank: comm.rank, size: comm.size)
+        let range = ShardedSampler.contiguousShare(of: dataset.count, rank: comm.rank, worldSize: comm.size)
         let dim = dataset.dimension
         // recon, kl, -log p(x) (IWAE), count
         var sums = [Double](repeating: 0, count: 4)

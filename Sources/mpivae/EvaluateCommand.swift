@@ -22,17 +22,11 @@ struct EvaluateCommand: ParsableCommand {
         guard (0...TrainConfig.maximumIWAE).contains(iwae) else {
             throw ConfigError("--iwae expects a whole number from 0 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
-        guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
-        try blas.apply()
-        try MPIRuntime.initialize()
-        let comm = Communicator.world
-        let dataset = try comm.everyoneSucceeds("loading the data") { try DataSource.load(data, split: which) }
-        try DataAgreement.check([("data", dataset)], on: comm)
-        let (model, _) = try CheckpointedModel.load(path: checkpoint, comm: comm)
-        guard dataset.dimension == model.config.inputDim else {
-            throw AgreedError("--data \(data): samples have \(dataset.dimension) values, the checkpoint's model takes \(model.config.inputDim)")
+        let which = try CheckpointJob.split(split)
+        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas, options: "--iwae \(iwae) --seed \(seed)") {
+            [("data", try DataSource.load(data, split: which))]
         }
-        do { try LikelihoodFit.check(dataset, for: model.config) } catch { throw AgreedError("\(error)") }
+        let (comm, model, dataset) = (job.comm, job.model, job.data)
         // With many importance samples this takes minutes: rank 0 reports about every tenth of its share.
         var reported = 0
         let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae) { done, share in
@@ -54,16 +48,6 @@ struct EvaluateCommand: ParsableCommand {
             print("\(data) \(split), \(result.count) samples: "
                 + String(format: "-ELBO %.3f nats (reconstruction %.3f, KL %.3f)", result.negELBO, result.recon, result.kl))
             if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
-        }
-    }
-}
-
-extension Split {
-    init?(flag: String) {
-        switch flag {
-        case "train": self = .train
-        case "test": self = .test
-        default: return nil
         }
     }
 }

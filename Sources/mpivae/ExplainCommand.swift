@@ -26,18 +26,13 @@ struct ExplainCommand: ParsableCommand {
         guard (1...TrainConfig.maximumIWAE).contains(iwae) else {
             throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
-        guard let which = Split(flag: split) else { throw ConfigError("--split expects train or test, got \(split)") }
-        try blas.apply()
-        try MPIRuntime.initialize()
-        let comm = Communicator.world
-        let (dataset, trainSet) = try comm.everyoneSucceeds("loading the data") {
-            (try DataSource.load(data, split: which), noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))
+        let which = try CheckpointJob.split(split)
+        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
+                                    options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)") {
+            [("data", try DataSource.load(data, split: which)),
+             ("training data", noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))]
         }
-        try DataAgreement.check([("data", dataset), ("training data", trainSet)], on: comm)
-        // Ranks started with other options would compute their shares differently, or fail alone.
-        try StartupAgreement(fields: [("options", "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)")]).check(on: comm)
-        let (model, metadata) = try CheckpointedModel.load(path: checkpoint, comm: comm)
-        do { try LikelihoodFit.check(dataset, for: model.config) } catch { throw AgreedError("\(error)") }
+        let (comm, model, metadata, dataset, trainSet) = (job.comm, job.model, job.metadata, job.data, job.others[0])
         var options = ExplainOptions(outDir: out)
         options.iwaeK = iwae
         options.samples = samples

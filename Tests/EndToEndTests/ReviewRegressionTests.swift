@@ -133,6 +133,15 @@ final class SecondReviewRegressionTests: EndToEndCase {
         XCTAssertTrue(result.stderr.contains("rank 1 disagrees with rank 0 on the options"), result.stderr)
     }
 
+    func testEvaluateRanksWithDifferentOptionsRefuseToMixTheirResults() throws {
+        let ckpt = try trained()
+        let common = ["evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=1000"]
+        let result = try Tool.runDisagreeing(common + ["--iwae", "3"], common + ["--iwae", "5"])
+        XCTAssertFalse(result.timedOut, "evaluate hung")
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stderr.contains("rank 1 disagrees with rank 0 on the options"), result.stderr)
+    }
+
     func testBernoulliRefusesDataOutsideTheUnitInterval() throws {
         let dir = Tool.temporaryDirectory("range")
         let csv = (0..<30).map { i in (0..<4).map { String(Float(($0 + i) % 7) - 3) }.joined(separator: ",") }.joined(separator: "\n")

@@ -1,3 +1,4 @@
+import Datasets
 import XCTest
 @testable import Explain
 
@@ -59,7 +60,7 @@ final class StatisticsTests: XCTestCase {
     func testShardsCoverEverythingOnce() {
         for n in [1, 7, 10, 101] {
             for p in 1...5 {
-                let shards = (0..<p).map { PosteriorPass.shard(count: n, rank: $0, size: p) }
+                let shards = (0..<p).map { ShardedSampler.contiguousShare(of: n, rank: $0, worldSize: p) }
                 XCTAssertEqual(shards.first?.lowerBound, 0)
                 XCTAssertEqual(shards.last?.upperBound, n)
                 for k in 1..<p { XCTAssertEqual(shards[k - 1].upperBound, shards[k].lowerBound) }
