@@ -5,8 +5,9 @@ import VAE
 
 /// Data-parallel scaling measured in one run: the training step at `batchPerRank` on rank 0 alone
 /// (the others idle), the same step data-parallel on every rank at a global batch of
-/// `batchPerRank` x ranks, and a bare allreduce of the same buffer. Windows of the three
-/// alternate so drift in the machine's speed hits all of them alike; medians are reported.
+/// `batchPerRank` x ranks, every rank stepping alone at the same time (no communication), and a
+/// bare allreduce of the same buffer. Windows of these alternate so drift in the machine's speed
+/// hits all of them alike; medians are reported.
 public struct DistributedBenchmarkResult: Codable {
     public var worldSize: Int
     public var batchPerRank: Int
@@ -25,6 +26,11 @@ public struct DistributedBenchmarkResult: Codable {
     public var waitForSlowestRankMilliseconds: Double
     public var allreduceTransferMilliseconds: Double
     public var transferOverBare: Double
+    /// Every rank running its own single-rank step at the same time, no communication at all:
+    /// samples/s of all ranks together, and that over `worldSize` x single. What the ranks lose
+    /// to sharing the node's caches and memory alone, the ceiling of `scalingEfficiency`.
+    public var independentSamplesPerSecond: Double
+    public var independentEfficiency: Double
     public var windows: Int
 }
 
@@ -35,8 +41,9 @@ public enum DistributedBenchmark {
         let modelConfig = try config.modelConfig(inputDim: data.dimension)
         let batchPerRank = config.batchSize
 
-        // Rank 0 alone: a world of its own, same code path, allreduce of one rank included.
-        let solo = try comm.split(color: comm.rank == 0 ? 0 : 1, key: 0)
+        // Each rank in a world of its own, same code path, allreduce of one rank included: rank 0
+        // alone gives the single-rank figure, all of them at once the no-communication ceiling.
+        let solo = try comm.split(color: comm.rank, key: 0)
         guard let solo else { throw AgreedError("could not split the communicator for the benchmark") }
         let soloModel = VAEModel(config: modelConfig, seed: config.seed)
         let soloStep = try DataParallelStep(
@@ -56,7 +63,7 @@ public enum DistributedBenchmark {
         let soloPermutation = soloStep.sampler.permutation(epoch: 0)
         let permutation = sampler.permutation(epoch: 0)
         var single: [Double] = [], parallel: [Double] = [], inStep: [Double] = [], bareTimes: [Double] = [], shares: [Double] = []
-        var waits: [Double] = [], transfers: [Double] = []
+        var waits: [Double] = [], transfers: [Double] = [], independent: [Double] = []
 
         // One untimed window of each warms caches, page tables and the shared-memory transport.
         for window in 0...windows {
@@ -97,6 +104,15 @@ public enum DistributedBenchmark {
             if window > 0 { waits.append(split[0] / Double(stepsPerWindow)); transfers.append(split[1] / Double(stepsPerWindow)) }
 
             try comm.barrier()
+            let i0 = monotonicSeconds()
+            for s in 0..<stepsPerWindow {
+                _ = try soloStep.run(epoch: 0, step: s % soloStep.sampler.stepsPerEpoch, permutation: soloPermutation, klWeight: 1, stopRequested: false)
+            }
+            var soloElapsed = [monotonicSeconds() - i0]
+            try comm.allreduce(&soloElapsed, op: .max)
+            if window > 0 { independent.append(Double(comm.size * stepsPerWindow * batchPerRank) / soloElapsed[0]) }
+
+            try comm.barrier()
             let b0 = monotonicSeconds()
             for _ in 0..<stepsPerWindow { try comm.allreduce(bare, op: .sum) }
             var bareSeconds = [monotonicSeconds() - b0]
@@ -114,7 +130,9 @@ public enum DistributedBenchmark {
             allreduceInStepMilliseconds: inStepMedian * 1000, bareAllreduceMilliseconds: bareMedian * 1000,
             allreduceOverhead: inStepMedian / max(bareMedian, 1e-12), allreduceShareOfStep: median(shares),
             waitForSlowestRankMilliseconds: median(waits) * 1000, allreduceTransferMilliseconds: median(transfers) * 1000,
-            transferOverBare: median(transfers) / max(bareMedian, 1e-12), windows: windows)
+            transferOverBare: median(transfers) / max(bareMedian, 1e-12),
+            independentSamplesPerSecond: median(independent),
+            independentEfficiency: median(independent) / (Double(comm.size) * singleMedian[0]), windows: windows)
     }
 
     static func median(_ values: [Double]) -> Double {

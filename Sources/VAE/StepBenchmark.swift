@@ -36,6 +36,17 @@ public struct StepBenchmarkResult: Codable, Equatable {
     public var gemmTimeShare: Double
     /// GFLOP/s of the step's sgemm calls alone (their FLOP over their own time).
     public var gemmOnlyGFLOPS: Double
+    /// The step's sgemm calls alone, back to back on the same buffers (`replayProducts`): GFLOP/s
+    /// and its ratio to the peak measured just before (median over windows). No step with these
+    /// shapes can beat this ratio with this BLAS, whatever the rest of the step costs.
+    public var productsOnlyGFLOPS: Double
+    public var productsOnlyRatio: Double
+    /// Adam alone, back to back with its arrays hot in cache: the floor of the optimizer's cost.
+    public var adamAloneMilliseconds: Double
+    /// The design-FLOP ratio a step would reach if it were its products (at `productsOnlyRatio`)
+    /// plus Adam at `adamAloneMilliseconds`, every other kernel free: the ceiling of
+    /// `designRooflineRatio` on this machine.
+    public var designRatioCeiling: Double
     /// Milliseconds per step by phase (instrumented run; phases include their GEMMs, "gemm" is
     /// the sum of all sgemm time, "total" the whole step).
     public var phaseMilliseconds: [String: Double]
@@ -125,6 +136,31 @@ public enum StepBenchmark {
             "encoderBackward": ms(p.encoderBackward), "reparameterization": ms(p.elementwise),
             "adam": ms(adamTime), "gemm": ms(Gemm.seconds), "total": ms(wall),
         ]
+        // The ceiling: products alone (each window paired with its own peak), and Adam alone.
+        var productRates: [Double] = [], productRatios: [Double] = []
+        for _ in 0..<max(1, repeats) {
+            let peak = SgemmPeak.measure(size: 1024, repeats: 3)
+            var steps = 0
+            let t0 = Clock.now()
+            var t = t0
+            repeat {
+                ws.replayProducts(batch: B)
+                steps += 1
+                t = Clock.now()
+            } while t - t0 < window / 2
+            let rate = gemmFlops * Double(steps * B) / (t - t0) / 1e9
+            productRates.append(rate)
+            productRatios.append(rate / peak)
+        }
+        var adamTimes: [Double] = []
+        for _ in 0..<max(5, repeats) {
+            let a0 = Clock.now()
+            for _ in 0..<5 { adam.update(parameters: model.parameters, gradients: model.gradients, gradScale: scale) }
+            adamTimes.append((Clock.now() - a0) / 5)
+        }
+        let productsRatio = Self.median(productRatios)
+        let adamFloor = Self.median(adamTimes)
+
         let stepGemm = median * gemmFlops / 1e9
         let design = Double(model.fullGemmFlopsPerSample)
         return StepBenchmarkResult(
@@ -137,7 +173,19 @@ public enum StepBenchmark {
             designRooflineRatio: median * design / 1e9 / peak,
             gemmTimeShare: Gemm.seconds / wall,
             gemmOnlyGFLOPS: gemmFlops * Double(B) * n / Gemm.seconds / 1e9,
+            productsOnlyGFLOPS: Self.median(productRates), productsOnlyRatio: productsRatio,
+            adamAloneMilliseconds: adamFloor * 1000,
+            designRatioCeiling: Self.ceiling(designFlopsPerStep: design * Double(B), gemmFlopsPerStep: gemmFlops * Double(B),
+                                             productsRatio: productsRatio, peakGFLOPS: peak, adamSeconds: adamFloor),
             phaseMilliseconds: phases)
+    }
+
+    /// Design FLOP over (the products' time at `productsRatio` of the peak + Adam), per peak.
+    static func ceiling(designFlopsPerStep: Double, gemmFlopsPerStep: Double, productsRatio: Double,
+                        peakGFLOPS: Double, adamSeconds: Double) -> Double {
+        guard productsRatio > 0, peakGFLOPS > 0 else { return 0 }
+        let productSeconds = gemmFlopsPerStep / (productsRatio * peakGFLOPS * 1e9)
+        return designFlopsPerStep / (productSeconds + adamSeconds) / (peakGFLOPS * 1e9)
     }
 
     static func median(_ values: [Double]) -> Double {

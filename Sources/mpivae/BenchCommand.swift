@@ -54,6 +54,10 @@ struct BenchCommand: ParsableCommand {
                      single.gemmFlopsPerSample / 1e6, single.designFlopsPerSample / 1e6, single.stepGemmGFLOPS))
         print(String(format: "roofline at the measured peak: %.0f samples/s; this step reaches %.3f of it (%.3f counting the design's %.2f MFLOP/sample)",
                      single.rooflineSamplesPerSecond, single.rooflineRatio, single.designRooflineRatio, single.designFlopsPerSample / 1e6))
+        print(String(format: "the step's products alone, back to back: %.1f GFLOP/s = %.3f of the peak; Adam alone, in cache: %.3f ms",
+                     single.productsOnlyGFLOPS, single.productsOnlyRatio, single.adamAloneMilliseconds))
+        print(String(format: "  so with every other kernel free the step could reach at most %.3f of the roofline (design FLOP)",
+                     single.designRatioCeiling))
         if let d = distributed {
             print(String(format: "data-parallel, %d ranks, global batch %d: %.0f samples/s = %.3f of %d x single-rank (%.0f samples/s, same code path)",
                          d.worldSize, d.batchPerRank * d.worldSize, d.parallelSamplesPerSecond, d.scalingEfficiency,
@@ -63,6 +67,8 @@ struct BenchCommand: ParsableCommand {
                          d.allreduceOverhead, 100 * d.allreduceShareOfStep))
             print(String(format: "  split by a barrier: %.3f ms waiting for the slowest rank + %.3f ms transfer (%.2fx the bare allreduce)",
                          d.waitForSlowestRankMilliseconds, d.allreduceTransferMilliseconds, d.transferOverBare))
+            print(String(format: "every rank stepping alone at once, no communication: %.0f samples/s = %.3f of %d x single-rank (what sharing the node costs)",
+                         d.independentSamplesPerSecond, d.independentEfficiency, d.worldSize))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import XCTest
 
@@ -22,6 +23,31 @@ final class InfoTests: EndToEndCase {
         let wrong = try Tool.run(["info", "--expect-world-size", "4"], ranks: 2)
         XCTAssertNotEqual(wrong.exitCode, 0)
         XCTAssertTrue(wrong.stderr.contains("the world has 2 ranks, expected 4"), wrong.stderr)
+    }
+
+    /// `bench` is a benchmark, not a test: only that it runs on one and two ranks and reports
+    /// every figure, each within the range its definition allows.
+    func testBenchReportsEveryFigureOnOneAndTwoRanks() throws {
+        for ranks in [1, 2] {
+            let result = try Tool.succeed(["bench", "--seconds", "0.3", "--json"], ranks: ranks, timeout: 300)
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let single = try XCTUnwrap(object?["single_rank"] as? [String: Any], result.stdout)
+            for key in ["samplesPerSecond", "peakGFLOPS", "productsOnlyGFLOPS", "adamAloneMilliseconds"] {
+                XCTAssertGreaterThan(single[key] as? Double ?? 0, 0, key)
+            }
+            for key in ["rooflineRatio", "designRooflineRatio", "productsOnlyRatio", "designRatioCeiling"] {
+                let value = single[key] as? Double ?? -1
+                XCTAssertTrue(value > 0 && value < 2, "\(key) = \(value)")
+            }
+            let parallel = object?["data_parallel"] as? [String: Any]
+            if ranks == 1 { XCTAssertNil(parallel); continue }
+            let p = try XCTUnwrap(parallel, result.stdout)
+            XCTAssertEqual(p["worldSize"] as? Int, 2)
+            for key in ["scalingEfficiency", "independentEfficiency", "allreduceOverhead"] {
+                let value = p[key] as? Double ?? -1
+                XCTAssertTrue(value > 0 && value < 10, "\(key) = \(value)")
+            }
+        }
     }
 
     func testHelpIsPrintedAndSucceeds() throws {

@@ -94,6 +94,27 @@ final class TrainingBehaviourTests: XCTestCase {
         XCTAssertEqual(inStep, 0, "Swift heap allocations inside the training step")
     }
 
+    /// The benchmark's ceiling figure is only meaningful if the replay issues the step's products
+    /// exactly: same count of calls and the same FLOP, for a full and a short batch.
+    func testReplayIssuesExactlyTheStepsProducts() {
+        let model = VAEModel(config: .benchmark, seed: 0)
+        let ws = TrainingWorkspace(model: model, maxBatch: 16)
+        for i in 0..<(16 * 784) { ws.input[i] = Float(i % 256) / 255 }
+        for batch in [16, 5] {
+            ws.prepareNoise(batch: batch, seed: 1, epoch: 0, sampleIndices: 0..<batch)
+            Gemm.flopCounter = 0
+            Gemm.countFlops = true
+            _ = ws.forwardBackward(batch: batch, klWeight: 1, gradScale: 1)
+            let step = Gemm.flopCounter
+            Gemm.flopCounter = 0
+            ws.replayProducts(batch: batch)
+            let replay = Gemm.flopCounter
+            Gemm.countFlops = false
+            XCTAssertEqual(step, model.trainingGemmFlopsPerSample * batch)
+            XCTAssertEqual(replay, step, "batch \(batch)")
+        }
+    }
+
     func testBinarizedTrainingStepUsesZerosAndOnes() {
         var c = config
         c.binarize = true
