@@ -31,6 +31,9 @@ public struct DistributedBenchmarkResult: Codable {
     /// to sharing the node's caches and memory alone, the ceiling of `scalingEfficiency`.
     public var independentSamplesPerSecond: Double
     public var independentEfficiency: Double
+    /// The most `scalingEfficiency` can be on this node: every rank's step at its no-communication
+    /// concurrent time plus one bare allreduce, no waiting for a slower rank.
+    public var scalingCeiling: Double
     public var windows: Int
 }
 
@@ -132,7 +135,20 @@ public enum DistributedBenchmark {
             waitForSlowestRankMilliseconds: median(waits) * 1000, allreduceTransferMilliseconds: median(transfers) * 1000,
             transferOverBare: median(transfers) / max(bareMedian, 1e-12),
             independentSamplesPerSecond: median(independent),
-            independentEfficiency: median(independent) / (Double(comm.size) * singleMedian[0]), windows: windows)
+            independentEfficiency: median(independent) / (Double(comm.size) * singleMedian[0]),
+            scalingCeiling: ceiling(independentSamplesPerSecond: median(independent), batchPerRank: batchPerRank,
+                                    worldSize: comm.size, bareSeconds: bareMedian, singleSamplesPerSecond: singleMedian[0]),
+            windows: windows)
+    }
+
+    /// Samples/s of steps that take the concurrent no-communication time plus a bare allreduce,
+    /// over `worldSize` x single.
+    static func ceiling(independentSamplesPerSecond: Double, batchPerRank: Int, worldSize: Int, bareSeconds: Double,
+                        singleSamplesPerSecond: Double) -> Double {
+        guard independentSamplesPerSecond > 0, singleSamplesPerSecond > 0 else { return .nan }
+        let globalBatch = Double(batchPerRank * worldSize)
+        let stepSeconds = globalBatch / independentSamplesPerSecond + bareSeconds
+        return globalBatch / stepSeconds / (Double(worldSize) * singleSamplesPerSecond)
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -69,6 +69,7 @@ struct BenchCommand: ParsableCommand {
                          d.waitForSlowestRankMilliseconds, d.allreduceTransferMilliseconds, d.transferOverBare))
             print(String(format: "every rank stepping alone at once, no communication: %.0f samples/s = %.3f of %d x single-rank (what sharing the node costs)",
                          d.independentSamplesPerSecond, d.independentEfficiency, d.worldSize))
+            print(String(format: "  so with a bare-speed allreduce and no waiting the scaling could reach at most %.3f", d.scalingCeiling))
         }
     }
 

@@ -43,7 +43,7 @@ final class InfoTests: EndToEndCase {
             if ranks == 1 { XCTAssertNil(parallel); continue }
             let p = try XCTUnwrap(parallel, result.stdout)
             XCTAssertEqual(p["worldSize"] as? Int, 2)
-            for key in ["scalingEfficiency", "independentEfficiency", "allreduceOverhead"] {
+            for key in ["scalingEfficiency", "independentEfficiency", "scalingCeiling", "allreduceOverhead"] {
                 let value = p[key] as? Double ?? -1
                 XCTAssertTrue(value > 0 && value < 10, "\(key) = \(value)")
             }
