@@ -94,25 +94,11 @@ public enum StepBenchmark {
 
         for _ in 0..<5 { trainStep() }  // warm caches and OpenBLAS buffers
 
-        // Pairing each window with a peak measured just before it keeps the ratio meaningful when
-        // a neighbour steals the core for a while: both numbers shift together.
-        var rates: [Double] = [], peaks: [Double] = [], ratios: [Double] = []
         let window = max(0.05, seconds / Double(max(1, repeats)))
-        for _ in 0..<max(1, repeats) {
-            let peak = SgemmPeak.measure(size: 1024, repeats: 3)
-            var steps = 0
-            let t0 = Clock.now()
-            var t = t0
-            repeat {
-                trainStep()
-                steps += 1
-                t = Clock.now()
-            } while t - t0 < window
-            let rate = Double(steps * B) / (t - t0)
-            rates.append(rate)
-            peaks.append(peak)
-            ratios.append(rate * gemmFlops / 1e9 / peak)
-        }
+        let stepWindows = pairedWindows(repeats: repeats, seconds: window) { trainStep() }
+        let rates = stepWindows.map { Double($0.calls * B) / $0.seconds }
+        let peaks = stepWindows.map(\.peak)
+        let ratios = zip(rates, peaks).map { $0 * gemmFlops / 1e9 / $1 }
         let median = Self.median(rates)
         let peak = peaks.max() ?? 0
 
@@ -137,21 +123,9 @@ public enum StepBenchmark {
             "adam": ms(adamTime), "gemm": ms(Gemm.seconds), "total": ms(wall),
         ]
         // The ceiling: products alone (each window paired with its own peak), and Adam alone.
-        var productRates: [Double] = [], productRatios: [Double] = []
-        for _ in 0..<max(1, repeats) {
-            let peak = SgemmPeak.measure(size: 1024, repeats: 3)
-            var steps = 0
-            let t0 = Clock.now()
-            var t = t0
-            repeat {
-                ws.replayProducts(batch: B)
-                steps += 1
-                t = Clock.now()
-            } while t - t0 < window / 2
-            let rate = gemmFlops * Double(steps * B) / (t - t0) / 1e9
-            productRates.append(rate)
-            productRatios.append(rate / peak)
-        }
+        let productWindows = pairedWindows(repeats: repeats, seconds: window / 2) { ws.replayProducts(batch: B) }
+        let productRates = productWindows.map { gemmFlops * Double($0.calls * B) / $0.seconds / 1e9 }
+        let productRatios = zip(productRates, productWindows).map { $0 / $1.peak }
         var adamTimes: [Double] = []
         for _ in 0..<max(5, repeats) {
             let a0 = Clock.now()
@@ -178,6 +152,24 @@ public enum StepBenchmark {
             designRatioCeiling: Self.ceiling(designFlopsPerStep: design * Double(B), gemmFlopsPerStep: gemmFlops * Double(B),
                                              productsRatio: productsRatio, peakGFLOPS: peak, adamSeconds: adamFloor),
             phaseMilliseconds: phases)
+    }
+
+    /// `repeats` windows of at least `seconds` each, calling `body` back to back, each preceded by
+    /// its own sgemm peak measurement: pairing them keeps a ratio meaningful when a neighbour
+    /// steals the core for a while, since both numbers shift together.
+    static func pairedWindows(repeats: Int, seconds: Double, _ body: () -> Void) -> [(calls: Int, seconds: Double, peak: Double)] {
+        (0..<max(1, repeats)).map { _ in
+            let peak = SgemmPeak.measure(size: 1024, repeats: 3)
+            var calls = 0
+            let t0 = Clock.now()
+            var t = t0
+            repeat {
+                body()
+                calls += 1
+                t = Clock.now()
+            } while t - t0 < seconds
+            return (calls, t - t0, peak)
+        }
     }
 
     /// Design FLOP over (the products' time at `productsRatio` of the peak + Adam), per peak.

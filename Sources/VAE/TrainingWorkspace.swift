@@ -159,31 +159,18 @@ public final class TrainingWorkspace {
     /// Benchmarks only: it overwrites the gradients and activations with meaningless values.
     public func replayProducts(batch: Int) {
         precondition(batch >= 1 && batch <= maxBatch, "replayProducts: batch \(batch) outside 1...\(maxBatch)")
+        let c = model.config
         let P = model.parameters.baseAddress!, G = model.gradients.baseAddress!
-        func forward(_ layers: [DenseSlot], _ inputs: [UnsafePointer<Float>], _ outputs: [UnsafeMutablePointer<Float>]) {
-            for (i, l) in layers.enumerated() {
-                Gemm.linear(rows: batch, inDim: l.inDim, outDim: l.outDim, x: inputs[i], w: P + l.weight, y: outputs[i])
-            }
-        }
-        // Mirrors DenseStack.backward's buffer use: the top gradient, then the scratch pair in turn.
-        func backward(_ layers: [DenseSlot], _ inputs: [UnsafePointer<Float>], top: UnsafeMutablePointer<Float>,
-                      inputGradient: UnsafeMutablePointer<Float>?) {
-            var g = top
-            var useFirst = true
-            for i in stride(from: layers.count - 1, through: 0, by: -1) {
-                let l = layers[i]
-                Gemm.weightGradient(rows: batch, inDim: l.inDim, outDim: l.outDim, dy: g, x: inputs[i], dw: G + l.weight)
-                let dx = i > 0 ? (useFirst ? act.scratch.0 : act.scratch.1) : inputGradient
-                guard let dx else { break }
-                Gemm.inputGradient(rows: batch, inDim: l.inDim, outDim: l.outDim, dy: g, w: P + l.weight, dx: dx)
-                useFirst.toggle()
-                g = dx
-            }
-        }
-        forward(act.encoderLayers, act.encoderInputs, act.encoderOutputs)
-        forward(act.decoderLayers, act.decoderInputs, act.decoderOutputs)
-        backward(act.decoderLayers, act.decoderInputs, top: act.output, inputGradient: dz)
-        backward(act.encoderLayers, act.encoderInputs, top: act.dheads, inputGradient: nil)
+        DenseStack.forward(act.encoderLayers, params: P, rows: batch, input: inputStorage.pointer, outputs: act.encoderOutputs,
+                           activation: c.activation, lastIsLinear: true, productsOnly: true)
+        DenseStack.forward(act.decoderLayers, params: P, rows: batch, input: act.z, outputs: act.decoderOutputs,
+                           activation: c.activation, lastIsLinear: true, productsOnly: true)
+        DenseStack.backward(act.decoderLayers, params: P, grads: G, rows: batch, g: act.output,
+                            inputs: act.decoderInputs, outputs: act.decoderOutputs, activation: c.activation,
+                            scratch: act.scratch, inputGradient: dz, productsOnly: true)
+        DenseStack.backward(act.encoderLayers, params: P, grads: G, rows: batch, g: act.dheads,
+                            inputs: act.encoderInputs, outputs: act.encoderOutputs, activation: c.activation,
+                            scratch: act.scratch, inputGradient: nil, productsOnly: true)
     }
 
     /// Forward only (no gradients): fills heads, z and the decoder output. Returns the KL sum.
