@@ -39,7 +39,7 @@ final class ProgressReporter {
             let width = 30
             let filled = width * done / max(stepsPerEpoch, 1)
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write(Data(("\repoch \(epoch + 1) [\(bar)] \(done)/\(stepsPerEpoch)  "
+            try? FileHandle.standardError.write(contentsOf: Data(("\repoch \(epoch + 1) [\(bar)] \(done)/\(stepsPerEpoch)  "
                 + String(format: "-ELBO %.2f ", loss)).utf8))
         } else if done % logEvery == 0 {
             out(String(format: "  epoch %d step %d/%d  -ELBO %.2f", epoch + 1, done, stepsPerEpoch, loss))
@@ -47,6 +47,6 @@ final class ProgressReporter {
     }
 
     func endEpoch() {
-        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if interactive { try? FileHandle.standardError.write(contentsOf: Data("\r\u{1B}[K".utf8)) }
     }
 }

@@ -56,19 +56,26 @@ public struct RunDirectory {
 }
 
 /// Appends one JSON object a line; each line is flushed so `tail -f` and a killed job both see
-/// every record that was logged.
+/// every record that was logged. Only rank 0 writes it, so a failed write (a full disk) must not
+/// change what the ranks do: it costs one warning and the records after it, never the run.
 final class MetricsLog {
-    private let handle: FileHandle?
+    private let path: String
+    private var handle: FileHandle?
 
     init(path: String?) throws {
-        guard let path else { handle = nil; return }
+        guard let path else { self.path = ""; handle = nil; return }
+        self.path = path
         if !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
         }
         guard let h = FileHandle(forWritingAtPath: path) else {
             throw ConfigError("\(path): cannot open the metrics log for writing")
         }
-        h.seekToEndOfFile()
+        do {
+            try h.seekToEnd()
+        } catch {
+            throw ConfigError("\(path): cannot open the metrics log for writing (\(error.localizedDescription))")
+        }
         handle = h
     }
 
@@ -76,6 +83,12 @@ final class MetricsLog {
         guard let handle,
               let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         else { return }
-        handle.write(data + Data("\n".utf8))
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+        } catch {
+            self.handle = nil
+            try? handle.close()
+            fputs("warning: \(path): cannot write metrics (\(error.localizedDescription)); training goes on without them\n", stderr)
+        }
     }
 }

@@ -66,7 +66,9 @@ public final class Trainer {
         let setup = try prepare()
         let (model, optimizer, state, sampler) = (setup.model, setup.optimizer, setup.state, setup.sampler)
         let stepsPerEpoch = sampler.stepsPerEpoch
-        let metrics = try MetricsLog(path: comm.rank == 0 ? run.metricsPath : nil)
+        // Rank 0 opens the log; every rank learns whether it could, so none is left in a collective.
+        var metrics = try MetricsLog(path: nil)
+        try comm.rootDecides { metrics = try MetricsLog(path: run.metricsPath) }
         let progress = ProgressReporter(enabled: comm.rank == 0, logEvery: config.logEvery, stepsPerEpoch: stepsPerEpoch, out: out)
         let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: setup.trainSet, sampler: sampler,
                                         config: config, comm: comm)

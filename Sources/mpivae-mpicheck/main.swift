@@ -31,7 +31,7 @@ encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
 func report(_ check: String, _ values: [String]) {
     guard var line = try? encoder.encode(Record(rank: rank, size: size, check: check, values: values)) else { return }
     line.append(0x0A)
-    FileHandle.standardOutput.write(line)
+    try? FileHandle.standardOutput.write(contentsOf: line)
 }
 
 func report<T>(_ check: String, numbers: [T]) {
@@ -72,7 +72,7 @@ if let leaver = intArgument(after: "--exit-from") {
     let code = Int32(clamping: intArgument(after: "--code", default: 2) ?? 2)
     report("exiting", ["\(leaver)", "\(code)"])
     if rank == leaver {
-        FileHandle.standardError.write("error: mpicheck: rank \(rank) exits with code \(code)\n".data(using: .utf8) ?? Data())
+        try? FileHandle.standardError.write(contentsOf: "error: mpicheck: rank \(rank) exits with code \(code)\n".data(using: .utf8) ?? Data())
         exit(code)
     }
     try? world.barrier()

@@ -44,6 +44,6 @@ enum ErrorReporting {
 
     static func printError(_ message: String) {
         let line = message.replacingOccurrences(of: "\n", with: " ")
-        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("error: \(line)\n".utf8))
     }
 }

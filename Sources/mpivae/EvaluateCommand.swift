@@ -32,7 +32,7 @@ struct EvaluateCommand: ParsableCommand {
         let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae) { done, share in
             guard comm.rank == 0, iwae > 0, done * 10 / max(share, 1) > reported else { return }
             reported = done * 10 / max(share, 1)
-            FileHandle.standardError.write(Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
         }
         guard comm.rank == 0 else { return }
         if json {

@@ -54,6 +54,30 @@ final class BadInputTests: EndToEndCase {
         try assertOneLineError(["train", "--resume", out + "/nothere"], mentions: "nothere")
     }
 
+    /// A full disk under the metrics log costs a warning and the records, never the run; a full
+    /// stderr never turns an error line into a crash.
+    func testAFullDeviceIsNeverACrash() throws {
+        let out = Tool.temporaryDirectory("full-device")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        let metrics = out + "/metrics.jsonl"
+        try FileManager.default.removeItem(atPath: metrics)
+        try FileManager.default.createSymbolicLink(atPath: metrics, withDestinationPath: "/dev/full")
+        for ranks in [nil, 2] as [Int?] {
+            let epochs = ranks == nil ? "2" : "3"
+            let resumed = try Tool.succeed(["train", "--resume", out, "--epochs", epochs, "--no-explain"], ranks: ranks)
+            let warnings = resumed.stderr.split(separator: "\n").filter { $0.contains("cannot write metrics") }
+            XCTAssertEqual(warnings.count, 1, resumed.stderr)
+            let latest = try Tool.latestCheckpoint(out)
+            XCTAssertTrue(latest.contains("ckpt-e00000\(epochs)"), latest)
+        }
+
+        let tool = try Launcher.executablePath("mpivae")
+        let failed = try ProcessRunner.run("/bin/sh", ["-c", "exec \"$0\" train --data nowhere.npy --out \"$1\" 2>/dev/full", tool, out + "/x"],
+                                           environment: Launcher.launchEnvironment(), timeout: 60)
+        XCTAssertNotNil(failed.exitCode, "died of a signal: \(failed.summary)")
+        XCTAssertNotEqual(failed.exitCode, 0)
+    }
+
     func testBadCheckpoints() throws {
         let out = Tool.temporaryDirectory("badckpt")
         try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
