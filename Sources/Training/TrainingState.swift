@@ -81,6 +81,11 @@ final class TrainingState {
         return TrainingPosition(epoch: Int(header[1]), stepInEpoch: Int(header[2]), globalStep: Int(header[3]))
     }
 
+    /// Bound of a checkpoint's step counts and sample position: 2^53 samples take centuries to
+    /// train, so only an edited file holds more, and counting on from a value near Int.max would
+    /// overflow the step counter, the next checkpoint's position and Adam's bias correction.
+    static let maximumPosition = 1 << 53
+
     /// Copies a verified checkpoint into the arenas after checking it belongs to this model.
     func install(_ loaded: LoadedCheckpoint, modelConfig: ModelConfig, sampler: ShardedSampler) throws -> TrainingPosition {
         let meta = loaded.metadata
@@ -97,8 +102,8 @@ final class TrainingState {
             try copy(loaded, "optimizer.v." + spec.name, spec, into: optimizer.v)
         }
         func int(_ key: String) throws -> Int {
-            guard let text = meta[key], let v = Int(text), v >= 0 else {
-                throw ConfigError("\(loaded.path): metadata \"\(key)\" should be a whole number, found \(meta[key] ?? "nothing")")
+            guard let text = meta[key], let v = Int(text), v >= 0, v <= Self.maximumPosition else {
+                throw ConfigError("\(loaded.path): metadata \"\(key)\" should be a whole number from 0 to \(Self.maximumPosition), found \(meta[key] ?? "nothing")")
             }
             return v
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeTensors
 import TestSupport
 import XCTest
 
@@ -140,6 +141,46 @@ final class TruncatedFileTests: EndToEndCase {
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "cut at \(cut): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("cut-\(cut).npy"), result.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/never-\(cut)/config.json"))
+        }
+    }
+}
+
+/// Checkpoints whose checksums hold but whose contents no run of this tool could have written:
+/// edited by hand, or by another tool that re-signed them.
+final class ForgedCheckpointTests: EndToEndCase {
+    /// Rewrites `path` with `changes` applied to its metadata and fresh checksums, so that only
+    /// the values themselves can be refused.
+    static func resign(_ path: String, _ changes: [String: String]) throws {
+        let file = try SafeTensorsFile.read(path: path)
+        var writer = SafeTensorsWriter(metadata: file.metadata.merging(changes) { $1 }, includesChecksums: true)
+        for t in file.tensors { try writer.add(name: t.name, shape: t.shape, values: try file.floats(t.name)) }
+        try writer.writeAtomically(to: path)
+    }
+
+    /// A step count or sample position near Int.max used to overflow the step counter or the next
+    /// checkpoint's position (a trap with a backtrace), and Adam's step count made every step NaN.
+    func testPositionsNoRunCouldReachAreRefusedOnResume() throws {
+        let base = Tool.temporaryDirectory("forged-base")
+        try Tool.succeed(Tool.small + ["--out", base, "--epochs", "1", "--no-explain", "--no-eval"])
+        let cases: [(key: String, value: String, args: [String])] = [
+            ("step", "9223372036854775807", ["--epochs", "3"]),
+            ("sample_position", "9223372036854775000", ["--epochs", "9223372036854775807"]),
+            ("adam_step", "9223372036854775807", ["--epochs", "3"]),
+        ]
+        for c in cases {
+            let out = Tool.temporaryDirectory("forged-\(c.key)")
+            try FileManager.default.removeItem(atPath: out)
+            try FileManager.default.copyItem(atPath: base, toPath: out)
+            let checkpoint = try Tool.latestCheckpoint(out)
+            try Self.resign(checkpoint, [c.key: c.value])
+            let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+            let result = try Tool.run(["train", "--resume", out, "--no-explain"] + c.args, timeout: 60)
+            XCTAssertNotNil(result.exitCode, "\(c.key) \(c.value): died of a signal: \(result.summary)")
+            XCTAssertNotEqual(result.exitCode, 0, "\(c.key) \(c.value) was accepted: \(result.stdout)")
+            let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            XCTAssertEqual(errors.count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("\"\(c.key)\""), result.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint)), before, "\(c.key): the checkpoint changed")
         }
     }
 }
