@@ -65,7 +65,13 @@ final class TrainingState {
         var header = [Int64](repeating: 0, count: 5)  // found, epoch, step in epoch, global step, adam step
         try comm.rootDecides {
             guard let loaded = try store.loadNewestValid(warn: { log("warning: \($0)") }) else {
-                log("warning: no checkpoint in \(store.directory) verifies; starting from the beginning")
+                // Starting over would write its checkpoints over these, under the same names.
+                let unreadable = store.checkpointFileNames()
+                if !unreadable.isEmpty {
+                    let files = unreadable.count == 1 ? "1 checkpoint file" : "\(unreadable.count) checkpoint files"
+                    throw ConfigError("--resume \(store.runDirectory): \(files) in \(store.directory) but none loads (see the warnings above); starting over would overwrite them, so move them elsewhere to start afresh")
+                }
+                log("warning: no checkpoint in \(store.directory); starting from the beginning")
                 return
             }
             let position = try install(loaded, modelConfig: modelConfig, sampler: sampler)

@@ -183,4 +183,29 @@ final class ForgedCheckpointTests: EndToEndCase {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint)), before, "\(c.key): the checkpoint changed")
         }
     }
+
+    /// A run whose checkpoints all fail to load (here: written by a newer format) used to start
+    /// over from step 0 and write its new checkpoints over them, names and pruning included.
+    func testResumeNeverOverwritesCheckpointsItCannotRead() throws {
+        let out = Tool.temporaryDirectory("unreadable")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        let checkpoint = try Tool.latestCheckpoint(out)
+        try Self.resign(checkpoint, ["format_version": "2"])
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        for ranks in [nil, 2] as [Int?] {
+            let result = try Tool.run(["train", "--resume", out, "--epochs", "2", "--no-explain"], ranks: ranks, timeout: 60)
+            XCTAssertNotNil(result.exitCode, result.summary)
+            XCTAssertNotEqual(result.exitCode, 0, "resumed over an unreadable checkpoint: \(result.stdout)")
+            let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            XCTAssertEqual(errors.count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains(out + "/checkpoints"), result.stderr)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint)), before)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints").sorted(),
+                           [(checkpoint as NSString).lastPathComponent, "latest"])
+        }
+        // With no checkpoint at all (a run stopped before its first), resuming starts from the beginning.
+        try FileManager.default.removeItem(atPath: checkpoint)
+        let fresh = try Tool.succeed(["train", "--resume", out, "--epochs", "1", "--no-explain"])
+        XCTAssertTrue(fresh.stdout.contains("starting from the beginning"), fresh.stdout)
+    }
 }
