@@ -42,7 +42,7 @@ final class ProgressReporter {
             try? FileHandle.standardError.write(contentsOf: Data(("\repoch \(epoch + 1) [\(bar)] \(done)/\(stepsPerEpoch)  "
                 + String(format: "-ELBO %.2f ", loss)).utf8))
         } else if done % logEvery == 0 {
-            out(String(format: "  epoch %d step %d/%d  -ELBO %.2f", epoch + 1, done, stepsPerEpoch, loss))
+            out(String(format: "  epoch %ld step %ld/%ld  -ELBO %.2f", epoch + 1, done, stepsPerEpoch, loss))
         }
     }
 

@@ -276,7 +276,7 @@ public final class Trainer {
                                      "train_kl": totals.kl / Double(max(totals.rows, 1)),
                                      "samples_per_second": totals.samplesPerSecond, "allreduce_share": totals.allreduceShare,
                                      "epoch_seconds": totals.stepSeconds, "world_size": comm.size]
-        var line = String(format: "epoch %d/%d  train -ELBO %.2f", epoch + 1, config.epochs, totals.negELBO)
+        var line = String(format: "epoch %ld/%ld  train -ELBO %.2f", epoch + 1, config.epochs, totals.negELBO)
         if let test {
             record["test_neg_elbo"] = test.negELBO; record["test_recon"] = test.recon; record["test_kl"] = test.kl
             line += String(format: "  test -ELBO %.2f (recon %.2f, KL %.2f)", test.negELBO, test.recon, test.kl)

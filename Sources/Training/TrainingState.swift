@@ -51,7 +51,7 @@ final class TrainingState {
         try comm.rootDecides {
             let meta = metadata(position: position, config: config, modelConfig: modelConfig,
                                 worldSize: comm.size, datasetCount: datasetCount)
-            let tag = String(format: "e%06d-s%010d", position.epoch, position.globalStep)
+            let tag = String(format: "e%06ld-s%010ld", position.epoch, position.globalStep)
             lastSaved = try store.save(tensors: tensors(), metadata: meta, tag: tag)
         }
     }

@@ -209,3 +209,16 @@ final class ForgedCheckpointTests: EndToEndCase {
         XCTAssertTrue(fresh.stdout.contains("starting from the beginning"), fresh.stdout)
     }
 }
+
+/// Counts past 2^31 print and name checkpoints in full: "%d" took 32 bits of a Swift Int, so
+/// `--epochs 3000000000` printed as -1294967296 and a step past 2^32 gave a wrapped checkpoint tag.
+final class LargeCountTests: EndToEndCase {
+    func testCountsBeyond32BitsAreWrittenInFull() throws {
+        let out = Tool.temporaryDirectory("large-counts")
+        try Tool.succeed(Tool.small + ["--out", out, "--epochs", "1", "--no-explain", "--no-eval"])
+        try ForgedCheckpointTests.resign(try Tool.latestCheckpoint(out), ["step": "4294967313", "adam_step": "4294967313"])
+        let result = try Tool.succeed(["train", "--resume", out, "--epochs", "3000000000", "--max-steps", "4294967347", "--no-explain"])
+        XCTAssertTrue(result.stdout.contains("epoch 2/3000000000 "), result.stdout)
+        XCTAssertEqual((try Tool.latestCheckpoint(out) as NSString).lastPathComponent, "ckpt-e000003-s4294967347.safetensors")
+    }
+}
