@@ -126,16 +126,45 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError("\(path): unknown key \"\(unknown)\"; known keys are \(known.sorted().joined(separator: ", "))")
         }
-        do {
-            let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig())) as? [String: Any] ?? [:]
-            let merged = defaults.merging(given) { _, new in new }
+        let defaults = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainConfig()))) as? [String: Any] ?? [:]
+        func decodeOver(_ settings: [String: Any]) throws -> TrainConfig {
+            let merged = defaults.merging(settings) { _, new in new }
             return try JSONDecoder().decode(TrainConfig.self, from: JSONSerialization.data(withJSONObject: merged))
-        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx),
-                let DecodingError.dataCorrupted(ctx) {
-            throw ConfigError("\(path): \(Self.describe(ctx))")
+        }
+        do {
+            return try decodeOver(given)
         } catch {
+            // The decoder rarely names the key of a value that does not fit its type (a number too
+            // big for an Int reads as "not valid JSON"), so each setting is tried alone.
+            for key in given.keys.sorted() where (try? decodeOver([key: given[key]!])) == nil {
+                throw ConfigError("\(path): key \"\(key)\" expects \(Self.expectedValue(key)), found \(Self.render(given[key]!))")
+            }
+            if case let DecodingError.typeMismatch(_, ctx) = error { throw ConfigError("\(path): \(Self.describe(ctx))") }
+            if case let DecodingError.valueNotFound(_, ctx) = error { throw ConfigError("\(path): \(Self.describe(ctx))") }
+            if case let DecodingError.dataCorrupted(ctx) = error { throw ConfigError("\(path): \(Self.describe(ctx))") }
             throw ConfigError("\(path): not a valid config: \(error)")
         }
+    }
+
+    /// What a setting takes, in words, from the type of its default.
+    private static func expectedValue(_ key: String) -> String {
+        guard let value = Mirror(reflecting: TrainConfig()).children.first(where: { $0.label == key })?.value else { return "another value" }
+        switch "\(type(of: value))" {
+        case "Int": return "a whole number that fits 64 bits"
+        case "UInt64": return "a whole number from 0 to \(UInt64.max)"
+        case "Float": return "a number within 32-bit float range (about 1e-38 to 3e38 in size, or 0)"
+        case "Double": return "a number"
+        case "Bool": return "true or false"
+        case "String": return "a string"
+        case "Array<Int>": return "a list of whole numbers"
+        case "Optional<Array<Int>>": return "a list of whole numbers or null"
+        case let other: return "a value of type \(other)"
+        }
+    }
+
+    private static func render(_ value: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed]) else { return "\(value)" }
+        return String(decoding: data.prefix(80), as: UTF8.self)
     }
 
     private static func describe(_ ctx: DecodingError.Context) -> String {

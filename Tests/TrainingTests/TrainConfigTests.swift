@@ -44,6 +44,23 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertThrowsError(try TrainConfig.load(path: "/nonexistent/c.json"))
     }
 
+    /// Numbers that do not fit their setting's type used to read as "not valid JSON"; the error
+    /// now names the key, what it takes and what the file holds.
+    func testValuesThatDoNotFitTheirTypeNameTheKey() throws {
+        let cases = [(#"{"epochs": 1e300}"#, #"key "epochs" expects a whole number"#),
+                     (#"{"epochs": 2.5}"#, #"key "epochs" expects a whole number"#),
+                     (#"{"lr": 1e-50}"#, #"key "lr" expects a number within 32-bit float range"#),
+                     (#"{"seed": -1}"#, #"key "seed" expects a whole number from 0"#),
+                     (#"{"hidden": [64, "a"]}"#, #"key "hidden" expects a list of whole numbers"#),
+                     (#"{"binarize": 3, "epochs": 2}"#, #"key "binarize" expects true or false, found 3"#)]
+        for (json, expected) in cases {
+            XCTAssertThrowsError(try TrainConfig.load(path: try write(json)), json) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(json): \(error)")
+                XCTAssertFalse("\(error)".contains("\n"), "\(json): \(error)")
+            }
+        }
+    }
+
     func testValidationNamesTheFlag() {
         var config = TrainConfig()
         config.batchSize = 0
