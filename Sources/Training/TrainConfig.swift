@@ -186,6 +186,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 extension TrainConfig {
     /// The model these settings describe, for data of `inputDim` values a sample.
     public func modelConfig(inputDim: Int) throws -> ModelConfig {
+        guard inputDim <= ModelConfig.maximumWidth else {
+            throw ConfigError("--data \(data): samples of \(inputDim) values are more than a model takes (at most \(ModelConfig.maximumWidth))")
+        }
         guard let act = Activation(parsing: activation) else {
             throw ConfigError("--activation expects \(Self.supportedActivations.joined(separator: "|")), got \(activation)")
         }

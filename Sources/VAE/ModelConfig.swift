@@ -127,6 +127,8 @@ public struct ModelConfig: Codable, Equatable {
     /// 2^31 floats: 8 GiB for the parameters alone, and as much again for each of the gradients
     /// and Adam's two moments.
     public static let maximumParameters = 1 << 31
+    /// Widest layer (the data's values a sample included): keeps row sizes far from overflow.
+    public static let maximumWidth = 1 << 24
 
     /// Throws on sizes a model cannot be built from.
     public func validate() throws {
@@ -143,8 +145,8 @@ public struct ModelConfig: Codable, Equatable {
             throw ConfigError("model config: gaussian variance must be finite and > 0, found \(v)")
         }
         let widths = [inputDim, latent] + encoderHidden + decoderHidden
-        if widths.contains(where: { $0 > 1 << 24 }) {
-            throw ConfigError("model config: layer widths must be <= 16777216, found \(widths.max() ?? 0)")
+        if widths.contains(where: { $0 > Self.maximumWidth }) {
+            throw ConfigError("model config: layer widths must be <= \(Self.maximumWidth), found \(widths.max() ?? 0)")
         }
         if encoderHidden.count + decoderHidden.count > 64 {
             throw ConfigError("model config: at most 64 hidden layers, found \(encoderHidden.count + decoderHidden.count)")

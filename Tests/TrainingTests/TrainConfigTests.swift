@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Training
+import VAE
 
 final class TrainConfigTests: XCTestCase {
     func write(_ text: String) throws -> String {
@@ -42,6 +43,15 @@ final class TrainConfigTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("not valid JSON"), "\(error)")
         }
         XCTAssertThrowsError(try TrainConfig.load(path: "/nonexistent/c.json"))
+    }
+
+    func testDataWiderThanAModelLayerNamesTheData() {
+        var config = TrainConfig()
+        config.data = "wide.npy"
+        XCTAssertThrowsError(try config.modelConfig(inputDim: ModelConfig.maximumWidth + 1)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--data wide.npy: samples of 16777217 values"), "\(error)")
+        }
+        XCTAssertNoThrow(try config.modelConfig(inputDim: 784))
     }
 
     /// Numbers that do not fit their setting's type used to read as "not valid JSON"; the error
