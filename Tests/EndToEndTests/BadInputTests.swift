@@ -44,6 +44,11 @@ final class BadInputTests: EndToEndCase {
         try assertOneLineError(["train", "--data", dir + "/bad.csv", "--out", dir + "/r"], mentions: "bad.csv")
         try assertOneLineError(["train", "--data", "no-such-dataset", "--out", dir + "/r"], mentions: "no-such-dataset")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r/config.json"))
+        // Control bytes quoted from a file are shown, not sent to the terminal.
+        try Data("1,2\r,3\n4,5\u{0},6\n".utf8).write(to: URL(fileURLWithPath: dir + "/control.csv"))
+        try assertOneLineError(["train", "--data", dir + "/control.csv", "--out", dir + "/r"], mentions: "\\x")
+        let quoted = try Tool.run(["train", "--data", dir + "/control.csv", "--out", dir + "/r"])
+        XCTAssertFalse(quoted.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, quoted.stderr)
     }
 
     func testAnExistingRunIsNeverOverwritten() throws {
