@@ -11,9 +11,12 @@ struct BenchCommand: ParsableCommand {
         abstract: "Training-step throughput of the benchmark model with one BLAS thread, against the sgemm peak measured in the same run.",
         discussion: """
             Alone: samples/s of the step at --batch-size, the 1-thread sgemm peak, and the ratio of the \
-            step's GEMM FLOP rate to that peak. Under mpirun -np P: also the data-parallel step at a \
-            global batch of --batch-size x P against P times rank 0's own single-rank throughput, and \
-            the step's allreduce against a bare MPI_Allreduce of the same buffer.
+            step's GEMM FLOP rate to that peak; then the most that ratio could be on this machine (the \
+            step's products replayed alone, and Adam alone with its arrays in cache). Under mpirun -np \
+            P: also the data-parallel step at a global batch of --batch-size x P against P times rank \
+            0's own single-rank throughput, the step's allreduce against a bare MPI_Allreduce of the \
+            same buffer, and the most the scaling could be (every rank stepping at once with no \
+            communication, plus one bare allreduce a step).
             """)
 
     @Option(help: "Batch per rank.") var batchSize: Int = 128
