@@ -68,3 +68,69 @@ final class LaunchScriptTests: EndToEndCase {
         }
     }
 }
+
+/// `Cluster/mpivae.slurm` outside Slurm: the SLURM_* variables it reads are set by hand, and a
+/// stand-in `srun` runs its command under mpirun with SLURM_NTASKS ranks.
+final class SlurmScriptTests: EndToEndCase {
+    func start(_ args: [String], environment: [String: String] = [:]) throws -> (ProcessRunner.Running, submitDirectory: String) {
+        let root = Tool.temporaryDirectory("submit dir")
+        try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Cluster/mpivae.slurm").path
+        let mpirun = (Launcher.mpirunArguments(ranks: 1).prefix { $0 != "-np" }).joined(separator: " ")
+        try """
+            #!/usr/bin/env bash
+            args=(); for a in "$@"; do case "$a" in --mpi=*|--cpu-bind=*) ;; *) args+=("$a") ;; esac; done
+            # The time-limit warning while the batch script checks the world size.
+            if [ -n "${WARN_DURING_CHECK:-}" ] && [ "${args[1]}" = info ]; then kill -USR1 "$PPID"; fi
+            exec mpirun \(mpirun) -np "$SLURM_NTASKS" "${args[@]}"
+
+            """.write(toFile: root + "/bin/srun", atomically: true, encoding: .utf8)
+        chmod(root + "/bin/srun", 0o755)
+        let env = Launcher.launchEnvironment([
+            "PATH": root + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "SLURM_NTASKS": "2", "SLURM_JOB_ID": "42", "SLURM_SUBMIT_DIR": root, "BIN": try Launcher.executablePath("mpivae"),
+        ].merging(environment) { $1 })
+        return (try ProcessRunner.start("bash", [script] + args, environment: env), root)
+    }
+
+    /// Like train.sh: the script's Fashion-MNIST data and run directory are defaults, which a
+    /// --config file's settings replace.
+    func testAConfigFileDecidesTheRun() throws {
+        let dir = Tool.temporaryDirectory("slurm config")
+        try """
+            {"data": "synthetic:n=1000", "hidden": [48], "latent": 3, "batchSize": 60, "epochs": 1, "maxSteps": 20,
+             "evaluateTest": false, "explain": false, "out": "\(dir)/from config"}
+            """.write(toFile: dir + "/settings.json", atomically: true, encoding: .utf8)
+        let (child, _) = try start(["--config", dir + "/settings.json"])
+        let result = try ProcessRunner.wait(child, timeout: 120)
+        XCTAssertEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stdout.contains("training synthetic"), result.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/from config/config.json"))
+    }
+
+    /// The time-limit warning (SIGUSR1 to the batch script) reaches the ranks: they save and stop,
+    /// and the script exits 0 with the job step's status.
+    func testTheWarningSignalSavesAndStops() throws {
+        let (child, root) = try start(Tool.small.dropFirst() + ["--epochs", "100000", "--no-eval", "--no-explain"])
+        let latest = root + "/runs/slurm-42/checkpoints/latest"
+        let start = Date()
+        while !FileManager.default.fileExists(atPath: latest), Date().timeIntervalSince(start) < 60 { usleep(20_000) }
+        kill(child.pid, SIGUSR1)
+        let result = try ProcessRunner.wait(child, timeout: 60)
+        XCTAssertEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stdout.contains("stopping on a signal; state saved at step"), result.stdout)
+        try Tool.succeed(["inspect", root + "/runs/slurm-42"])
+    }
+
+    /// The warning before training has started (a time limit within the --signal margin) used to
+    /// end the script on "step_pid: unbound variable"; now it says why it does not start training.
+    func testTheWarningBeforeTrainingStartsIsReported() throws {
+        let (child, root) = try start(Tool.small.dropFirst() + ["--epochs", "1", "--no-explain"], environment: ["WARN_DURING_CHECK": "1"])
+        let result = try ProcessRunner.wait(child, timeout: 60)
+        XCTAssertEqual(result.exitCode, 1, result.summary)
+        XCTAssertEqual(result.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("came before training started"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/runs/slurm-42"))
+    }
+}
