@@ -171,7 +171,7 @@ public final class Trainer {
         stop.endOnSignal(announcing: comm.rank == 0)
         if try comm.allreduce(stop.requested ? Int32(1) : 0, op: .max) != 0, !summary.stoppedBySignal {
             summary.stoppedBySignal = true
-            out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)")
+            if config.explain { out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)") }
         }
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
         summary.lastCheckpoint = state.lastSaved.map { ($0.path, $0.dataCRC32) }
