@@ -6,24 +6,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+ranks=${MPIVAE_RANKS:-$(nproc)}
+# mpirun reads 0 as "one rank a slot" and answers other odd values with a page of text.
+case "$ranks" in
+  "" | *[!0-9]* | 0*) echo "error: MPIVAE_RANKS=$ranks: expected a whole number of ranks, 1 or more" >&2; exit 2 ;;
+esac
+
 Launch/setup.sh
 swift build -c release --product mpivae >&2
 
-ranks=${MPIVAE_RANKS:-$(nproc)}
 root_flag=()
 [ "$(id -u)" -eq 0 ] && root_flag=(--allow-run-as-root)
 
 has_out=0
 resuming=0
+has_config=0
 for a in "$@"; do
   case "$a" in
     --out|--out=*) has_out=1 ;;
     --resume|--resume=*) resuming=1 ;;
+    --config|--config=*) has_config=1 ;;
   esac
 done
 
 args=()
-if [ $resuming -eq 0 ]; then
+# A run being resumed keeps its settings, and a --config file gives its own: the flags below
+# would override them, so either way nothing is added.
+if [ $resuming -eq 0 ] && [ $has_config -eq 0 ]; then
   # The benchmark model and recipe; later arguments override any of these.
   args=(--data fashion-mnist --epochs 10 --batch-size 128 --latent 32 --hidden "512,256" --lr 1e-3 --seed 0)
   if [ $has_out -eq 0 ]; then

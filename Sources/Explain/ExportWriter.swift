@@ -15,6 +15,10 @@ struct ExportWriter {
         var seconds = seconds
         var clock = Stopwatch()
         let out = try OutputSet(directory: options.outDir)
+        // summary.json, written last, marks a finished export. Over an earlier export, its summary
+        // and report go first: a stop part way must not leave them beside a mix of new files.
+        try out.withdraw("summary.json")
+        try out.withdraw("report.html")
         let n = a.count, d = a.latent
 
         try out.npy("mu.npy", a.mu, shape: [n, d])

@@ -1,4 +1,5 @@
 import Datasets
+import Foundation
 
 /// The files written so far, by path relative to the output directory, plus the PNG bytes so the
 /// report can inline them without reading the files back.
@@ -45,4 +46,12 @@ final class OutputSet {
 
     /// Records a name that will be written last (the summary lists itself and the report).
     func reserve(_ name: String) { files.append(name) }
+
+    /// Deletes what an earlier export left under `name`, so that until this export writes it
+    /// again nothing in the directory vouches for files this one may not finish replacing.
+    func withdraw(_ name: String) throws {
+        guard unlink(path(name)) == 0 || errno == ENOENT else {
+            throw ExplainError("\(path(name)): could not remove the earlier export's file (\(String(cString: strerror(errno))))")
+        }
+    }
 }

@@ -166,6 +166,13 @@ public final class Trainer {
             try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
         }
 
+        // A signal from here on ends the process; one that came after the last step was taken
+        // (during the last evaluation or save) is every rank's stop too, so the export is skipped.
+        stop.endOnSignal(announcing: comm.rank == 0)
+        if try comm.allreduce(stop.requested ? Int32(1) : 0, op: .max) != 0, !summary.stoppedBySignal {
+            summary.stoppedBySignal = true
+            if config.explain { out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)") }
+        }
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
         summary.lastCheckpoint = state.lastSaved.map { ($0.path, $0.dataCRC32) }
         summary.samplesPerSecond = Double(jobSamples) / max(jobSeconds, 1e-9)

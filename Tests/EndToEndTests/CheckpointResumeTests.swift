@@ -133,4 +133,28 @@ final class SignalTests: EndToEndCase {
         let resumed = try Tool.succeed(["train", "--resume", out, "--epochs", String(Int(saved["epoch"]!)! + 1)], ranks: 2)
         XCTAssertTrue(resumed.stdout.contains("resuming at epoch \(Int(saved["epoch"]!)! + 1), step \(saved["step_in_epoch"]!)"), resumed.stdout)
     }
+
+    /// A signal once training is over (here during a long explanation export) ends the job within
+    /// seconds instead of after the export: either the ranks agree to skip it and exit 0, or the
+    /// signalled rank ends at once. The checkpoint verifies and no finished-looking export is left.
+    func testASignalAfterTheLastStepDoesNotWaitForTheExport() throws {
+        let out = Tool.temporaryDirectory("sigterm-export")
+        let child = try Launcher.start("mpivae", ranks: 2, arguments: Tool.small + ["--out", out, "--epochs", "1", "--no-eval",
+                                                                                    "--explain-iwae", "200000"])
+        let start = Date()
+        while !FileManager.default.fileExists(atPath: out + "/checkpoints/latest"), Date().timeIntervalSince(start) < 60 { usleep(20_000) }
+        let ranks = ProcessRunner.children(of: child.pid)
+        XCTAssertEqual(ranks.count, 2)
+        for rank in ranks { kill(rank, SIGTERM) }  // as srun and Slurm's time limit do
+        let result = try ProcessRunner.wait(child, timeout: 60)
+        XCTAssertFalse(result.timedOut, "the job waited for the export after SIGTERM")
+        if result.exitCode == 0 {
+            XCTAssertTrue(result.stdout.contains("the explanation export is skipped"), result.stdout)
+        } else {
+            XCTAssertEqual(result.stderr.split(separator: "\n").filter { $0.hasPrefix("error: stopped by a signal after training") }.count, 1,
+                           result.summary)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/explain/summary.json"))
+        try Tool.succeed(["inspect", try Tool.latestCheckpoint(out)])
+    }
 }

@@ -109,6 +109,28 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(try ExplainSummary.decode(transport: try summary.transport()), summary)
     }
 
+    /// summary.json is written last, so its presence says the export finished: an export that
+    /// stops part way over an earlier one must not leave that one's summary and report beside
+    /// its own new arrays, which would pass for a finished export that never happened.
+    func testAnExportThatStopsPartWayLeavesNoSummaryOfAnEarlierOne() throws {
+        let dir = try temporaryDirectory(self)
+        let data = SyntheticData.make(count: 30, factors: 3, seed: 9)
+        var o = options(dir)
+        o.samples = []
+        _ = try ExplainExport.run(model: makeModel(), dataset: data, trainSet: nil, options: o, communicator: nil,
+                                  checkpointInfo: [:], log: { _ in })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/summary.json"))
+        // The second export fails after its arrays: a directory stands where a picture goes.
+        try FileManager.default.removeItem(atPath: dir + "/reconstructions.png")
+        try FileManager.default.createDirectory(atPath: dir + "/reconstructions.png", withIntermediateDirectories: false)
+        o.iwaeK = 3
+        XCTAssertThrowsError(try ExplainExport.run(model: makeModel(seed: 4), dataset: data, trainSet: nil, options: o,
+                                                   communicator: nil, checkpointInfo: [:], log: { _ in }))
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/mu.npy")).count, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/summary.json"), "an unfinished export kept an earlier summary")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/report.html"), "an unfinished export kept an earlier report")
+    }
+
     func testFilesPicturesAndReport() throws {
         let dir = try temporaryDirectory(self)
         let hostile = "<script>alert('pwned')</script>"
