@@ -18,7 +18,7 @@ public struct ExplainOptions {
     public var traversalSteps: Int = 9
     /// Side of the square grey patch moved over the image for occlusion attribution.
     public var occlusionPatch: Int = 4
-    /// Grey level (0...1) used to occlude.
+    /// Grey level (0...1 of the pictures' scale, which covers [0, 1] and the data) used to occlude.
     public var occlusionValue: Float = 0.5
     /// Nearest neighbours shown per explained sample.
     public var neighbours: Int = 8

@@ -36,7 +36,7 @@ struct ExportWriter {
         seconds["arrays_and_tables"] = clock.lap()
 
         let probe = ModelProbe(model: model, maxBatch: max(options.batchSize, 64))
-        let shape = ImageShape(sampleShape: dataset.sampleShape)
+        let shape = ImageShape(sampleShape: dataset.sampleShape, values: dataset.valueRange)
         let pictures = shape.map { Pictures(shape: $0, probe: probe, options: options) }
         if let pictures {
             try writePictures(pictures, arrays: a, stats: stats, labels: labels, out: out)

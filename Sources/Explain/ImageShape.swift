@@ -5,17 +5,32 @@ import Datasets
 struct ImageShape {
     let height: Int
     let width: Int
+    /// The values drawn black and white: [0, 1], widened to cover the data's values. Pixel data
+    /// (and anything a Bernoulli model takes) is in [0, 1] and keeps that scale; real-valued data
+    /// for a Gaussian model (0...255, standardized, ...) would otherwise be clipped to white and
+    /// black. Decoder means share the scale, so a reconstruction compares with its original.
+    let black: Double
+    let white: Double
     var pixels: Int { height * width }
 
-    init?(sampleShape: [Int]) {
+    init?(sampleShape: [Int], values: ClosedRange<Float> = 0...1) {
         let dims = sampleShape.count == 3 && sampleShape[2] == 1 ? Array(sampleShape.prefix(2)) : sampleShape
         guard dims.count == 2, dims[0] > 0, dims[1] > 0 else { return nil }
         height = dims[0]; width = dims[1]
+        // In Double: the width of a range of finite Floats can overflow Float.
+        black = min(0, Double(values.lowerBound))
+        white = max(1, Double(values.upperBound))
     }
 
-    /// A grey tile from a row of model-space values (clamped to [0, 1]).
+    /// A value of the data at grey level `level` (0 black, 1 white) of this scale.
+    func value(atGrey level: Float) -> Float {
+        Float(black + Double(level) * (white - black))
+    }
+
+    /// A grey tile from a row of model-space values (clamped to the scale).
     func tile(_ values: ArraySlice<Float>, upscale: Int) -> RasterImage {
-        let bytes = values.prefix(pixels).map(unitToByte)
+        let (black, span) = (self.black, white - black)
+        let bytes = values.prefix(pixels).map { unitToByte(Float((Double($0) - black) / span)) }
         return RasterImage(unchecked: width, height, 1, bytes).upscaled(by: upscale)
     }
 

@@ -12,8 +12,11 @@ struct OcclusionMap {
         stride(from: j, to: signedChange.count, by: latent).map { signedChange[$0] }
     }
 
-    static func compute(input x: [Float], shape: ImageShape, patch: Int, grey: Float, probe: ModelProbe) -> OcclusionMap {
+    /// `grey` is a level of the pictures' scale (0 black, 1 white), so the patch is grey in the
+    /// data's own units whatever their range.
+    static func compute(input x: [Float], shape: ImageShape, patch: Int, grey level: Float, probe: ModelProbe) -> OcclusionMap {
         let d = probe.latent, D = probe.inputDim
+        let grey = shape.value(atGrey: level)
         let base = probe.encode(x, rows: 1).mu
         var patches: [(y: Int, x: Int)] = []
         for py in stride(from: 0, to: shape.height, by: patch) {

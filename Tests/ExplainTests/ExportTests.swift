@@ -284,6 +284,52 @@ final class ExportTests: XCTestCase {
         XCTAssertFalse(summary.samples.first?.neighbours.contains { $0.index == 2 } ?? true, "a sample is not its own neighbour")
     }
 
+    /// Real-valued images (a Gaussian model's data, here 0...255 with some values below 0) are
+    /// drawn on a scale that covers their values, not clipped to [0, 1] as if they were pixel
+    /// intensities: clipped, every value above 1 was white and the pictures showed nothing.
+    func testRealValuedImagesAreDrawnOnTheirOwnScale() throws {
+        let dir = try temporaryDirectory(self)
+        let n = 6, side = 28
+        // Sample i, pixel (y, x): a ramp along x from -20 to 250, shifted a little per sample.
+        let values = (0..<(n * side * side)).map { k -> Float in
+            let x = k % side, i = k / (side * side)
+            return -20 + Float(x * 10) + Float(i)
+        }
+        let data = try Dataset(name: "ramps.npy", sampleShape: [side, side], floats: values)
+        let model = VAEModel(config: ModelConfig(inputDim: side * side, encoderHidden: [16], latent: 2,
+                                                 likelihood: .gaussianFixed(variance: 1)), seed: 5)
+        var o = options(dir)
+        o.classNames = []
+        o.samples = []
+        let occlusionGrey: Float = 0.25
+        o.occlusionValue = occlusionGrey
+        _ = try ExplainExport.run(model: model, dataset: data, trainSet: nil, options: o, communicator: nil,
+                                  checkpointInfo: [:], log: { _ in })
+        let recon = try PNGDecoder.decode(try readBytes(dir + "/reconstructions.png"))
+        let (low, high) = (Float(-20), Float(-20 + 270 + n - 1))
+        func byte(_ v: Float) -> UInt8 { UInt8(((v - low) / (high - low) * 255).rounded()) }
+        var greys: Set<UInt8> = []
+        for x in [0, 2, 9, 27] {
+            let v = values[5 * side + x]          // the first sample, row 5
+            let at = ((2 + 5 * o.upscale) * recon.width + 2 + x * o.upscale) * recon.channels
+            XCTAssertEqual(recon.pixels[at], byte(v), "first original, pixel x \(x) of value \(v)")
+            greys.insert(recon.pixels[at])
+        }
+        XCTAssertEqual(greys.count, 4, "distinct values show as distinct greys")
+
+        // Occlusion greys a patch with the grey level occlusionValue on that same scale, in the
+        // data's units: check one patch's posterior change against an encoding by hand.
+        let probe = ModelProbe(model: model, maxBatch: 64)
+        let shape = try XCTUnwrap(ImageShape(sampleShape: [side, side], values: data.valueRange))
+        let x = data.rows([0])
+        let map = OcclusionMap.compute(input: x, shape: shape, patch: o.occlusionPatch, grey: occlusionGrey, probe: probe)
+        var occluded = x
+        for y in 0..<4 { for xx in 4..<8 { occluded[y * side + xx] = low + occlusionGrey * (high - low) } }
+        let base = probe.encode(x, rows: 1).mu, moved = probe.encode(occluded, rows: 1).mu
+        let norm = zip(moved, base).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        XCTAssertEqual(map.magnitude[1 * side + 5], norm, accuracy: 1e-4 + 1e-4 * norm)
+    }
+
     func testBadInputThrowsOneLineErrors() throws {
         let dir = try temporaryDirectory(self)
         let data = SyntheticData.make(count: 5, factors: 1, seed: 1)
