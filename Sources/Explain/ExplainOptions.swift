@@ -35,6 +35,8 @@ public struct ExplainOptions {
     public var classNames: [String] = []
     /// Skip report.html (arrays, tables and pictures are still written).
     public var writeReport: Bool = true
+    /// The training run's metrics.jsonl: when set, the report opens with the run's curves.
+    public var runMetricsPath: String?
 
     public init(outDir: String) { self.outDir = outDir }
 

@@ -20,6 +20,7 @@ struct ReportBuilder {
     func build() -> HTMLReport {
         var r = HTMLReport(title: "What the latent space learned: \(datasetName)")
         overview(&r)
+        if let path = options.runMetricsPath { RunSection.add(to: &r, metricsPath: path) }
         dimensions(&r)
         picture(&r, "reconstructions.png", section: "Reconstructions",
                 caption: "Rows in pairs: originals (first \(min(options.gallerySize, summary.count)) samples), then the decoder mean at each posterior mean.")

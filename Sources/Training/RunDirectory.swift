@@ -92,3 +92,18 @@ final class MetricsLog {
         }
     }
 }
+
+extension RunDirectory {
+    /// The run a checkpoint argument belongs to (a run directory, its checkpoints/, `latest`, or a
+    /// checkpoint file inside checkpoints/), when it has a metrics.jsonl; nil otherwise.
+    public static func containing(checkpoint path: String) -> RunDirectory? {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        var dir = isDirectory.boolValue ? path : (path as NSString).deletingLastPathComponent
+        if (dir as NSString).lastPathComponent == "checkpoints" { dir = (dir as NSString).deletingLastPathComponent }
+        if dir.isEmpty { dir = "." }
+        let run = RunDirectory(path: dir)
+        return fm.fileExists(atPath: run.metricsPath) ? run : nil
+    }
+}

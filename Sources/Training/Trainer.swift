@@ -95,6 +95,8 @@ public final class Trainer {
         epochLoop: while epoch < config.epochs {
             let permutation = sampler.permutation(epoch: epoch)
             var totals = EpochTotals()
+            let epochStart = monotonicSeconds()
+            var window = StepWindow()
             let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
             progress.beginEpoch(epoch)
 
@@ -108,7 +110,9 @@ public final class Trainer {
                 let t0 = monotonicSeconds()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
                                           stopRequested: stop.requested)
-                totals.stepSeconds += monotonicSeconds() - t0
+                let seconds = monotonicSeconds() - t0
+                totals.stepSeconds += seconds
+                window.add(rows: result.rows, seconds: seconds)
                 totals.reduceSeconds += result.reduceSeconds
                 summary.steps += 1
                 if summary.steps == setup.position.globalStep + 1 { reportStartup(dataSeconds: setup.dataSeconds, metrics: metrics) }
@@ -129,11 +133,17 @@ public final class Trainer {
                     try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
                 }
                 progress.step(s, recon: result.recon, kl: result.kl, rows: result.rows)
-                if comm.rank == 0, summary.steps % config.logEvery == 0, result.finite, result.rows > 0 {
-                    metrics.write(["kind": "step", "step": summary.steps, "epoch": epoch + 1,
-                                   "neg_elbo": (result.recon + result.kl) / Double(result.rows),
-                                   "recon": result.recon / Double(result.rows), "kl": result.kl / Double(result.rows),
-                                   "kl_weight": Double(klWeight)])
+                if comm.rank == 0, summary.steps % config.logEvery == 0 {
+                    // The global batch's rows over rank 0's time inside the steps since the last record.
+                    let throughput = window.take()
+                    if result.finite, result.rows > 0 {
+                        var record: [String: Any] = ["kind": "step", "step": summary.steps, "epoch": epoch + 1,
+                                                     "neg_elbo": (result.recon + result.kl) / Double(result.rows),
+                                                     "recon": result.recon / Double(result.rows), "kl": result.kl / Double(result.rows),
+                                                     "kl_weight": Double(klWeight)]
+                        if let throughput { record["step_samples_per_second"] = throughput }
+                        metrics.write(record)
+                    }
                 }
 
                 let endsEpoch = s + 1 == stepsPerEpoch
@@ -154,16 +164,26 @@ public final class Trainer {
             }
             progress.endEpoch()
 
+            let evaluationStart = monotonicSeconds()
             let test = try evaluation?.run()
-            report(epoch: epoch, totals: totals, test: test, steps: summary.steps, metrics: metrics)
+            let evaluationSeconds = monotonicSeconds() - evaluationStart
             summary.lastTrainNegELBO = totals.negELBO
             summary.lastTestNegELBO = test?.negELBO ?? summary.lastTestNegELBO
             jobSamples += totals.rows; jobSeconds += totals.stepSeconds
 
             epoch += 1
             summary.epochsCompleted = epoch
-            guard nonFiniteRun == 0 else { continue }
-            try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
+            // The epoch's line comes after its checkpoint, so that its wall time includes it.
+            let saveStart = monotonicSeconds()
+            if nonFiniteRun == 0 {
+                try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
+            }
+            let end = monotonicSeconds()
+            report(EpochReport(epoch: epoch, epochs: config.epochs, globalStep: summary.steps, rows: totals.rows,
+                               recon: totals.recon, kl: totals.kl, stepSeconds: totals.stepSeconds,
+                               reduceSeconds: totals.reduceSeconds, evaluationSeconds: evaluationSeconds,
+                               checkpointSeconds: end - saveStart, wallSeconds: end - epochStart, test: test,
+                               worldSize: comm.size), metrics: metrics)
         }
 
         // A signal from here on ends the process; one that came after the last step was taken
@@ -276,21 +296,10 @@ public final class Trainer {
     }
 
     /// Rank 0's epoch line and metrics record.
-    private func report(epoch: Int, totals: EpochTotals, test: EvaluationResult?, steps: Int, metrics: MetricsLog) {
+    private func report(_ epoch: EpochReport, metrics: MetricsLog) {
         guard comm.rank == 0 else { return }
-        var record: [String: Any] = ["kind": "epoch", "epoch": epoch + 1, "step": steps,
-                                     "train_neg_elbo": totals.negELBO, "train_recon": totals.recon / Double(max(totals.rows, 1)),
-                                     "train_kl": totals.kl / Double(max(totals.rows, 1)),
-                                     "samples_per_second": totals.samplesPerSecond, "allreduce_share": totals.allreduceShare,
-                                     "epoch_seconds": totals.stepSeconds, "world_size": comm.size]
-        var line = String(format: "epoch %ld/%ld  train -ELBO %.2f", epoch + 1, config.epochs, totals.negELBO)
-        if let test {
-            record["test_neg_elbo"] = test.negELBO; record["test_recon"] = test.recon; record["test_kl"] = test.kl
-            line += String(format: "  test -ELBO %.2f (recon %.2f, KL %.2f)", test.negELBO, test.recon, test.kl)
-        }
-        line += String(format: "  %.0f samples/s  allreduce %.1f%% of step time", totals.samplesPerSecond, 100 * totals.allreduceShare)
-        out(line)
-        metrics.write(record)
+        out(epoch.line)
+        metrics.write(epoch.record)
     }
 }
 

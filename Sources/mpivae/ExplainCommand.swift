@@ -37,6 +37,7 @@ struct ExplainCommand: ParsableCommand {
         options.iwaeK = iwae
         options.samples = samples
         options.seed = seed
+        options.runMetricsPath = RunDirectory.containing(checkpoint: checkpoint)?.metricsPath
         var info = ["checkpoint": checkpoint, "seed": String(seed)]
         if let crc = metadata["data_crc32"] { info["checkpoint_checksum"] = "crc32:" + crc }
         try ExplainRun.agreed {

@@ -8,5 +8,5 @@ struct MPIVAE: ParsableCommand {
         discussion: "Every command runs the same under `mpirun -np N` and alone as one rank.",
         version: version,
         subcommands: [InfoCommand.self, TrainCommand.self, EvaluateCommand.self, ExplainCommand.self,
-                      BenchCommand.self, InspectCommand.self])
+                      BenchCommand.self, InspectCommand.self, ReportCommand.self])
 }

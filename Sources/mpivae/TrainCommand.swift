@@ -132,6 +132,7 @@ struct TrainCommand: ParsableCommand {
             var options = ExplainOptions(outDir: RunDirectory(path: config.out).explainPath)
             options.iwaeK = config.explainIWAE
             options.seed = config.seed
+            options.runMetricsPath = RunDirectory(path: config.out).metricsPath
             options.samples = config.explainSamples.filter { $0 < testSet.count }
             let dropped = config.explainSamples.filter { $0 >= testSet.count }
             if comm.rank == 0, !dropped.isEmpty {

@@ -221,6 +221,11 @@ final class ExportTests: XCTestCase {
         let dir = try temporaryDirectory(self)
         var o = options(dir)
         o.samples = [1]
+        // The run's curves open the report: each must be drawn, not only present in the markup.
+        let metrics = dir + "-metrics.jsonl"
+        try MetricsFixture.text(epochs: 3).write(toFile: metrics, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: metrics) }
+        o.runMetricsPath = metrics
         _ = try ExplainExport.run(model: makeModel(), dataset: SyntheticData.make(count: 12, factors: 2, seed: 3), trainSet: nil,
                                   options: o, communicator: nil, checkpointInfo: [:], log: { _ in })
         let p = Process()
@@ -234,6 +239,7 @@ final class ExportTests: XCTestCase {
         let pngCount = listFiles(dir).filter { $0.hasSuffix(".png") }.count
         XCTAssertEqual(p.terminationStatus, 0, text)
         XCTAssertTrue(text.contains("images \(pngCount)/\(pngCount)"), text)
+        XCTAssertTrue(text.contains(" curves 9"), "the training run's 9 curves should be drawn: \(text)")
     }
 
     func testNumpyReadsEveryArray() throws {

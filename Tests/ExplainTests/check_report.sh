@@ -1,5 +1,6 @@
 #!/bin/sh
-# Opens an explanation report in headless Chromium and checks that every <img> decoded.
+# Opens an explanation report in headless Chromium and checks that every <img> decoded; it
+# also prints how many curves of the training-run section were drawn with a non-empty extent.
 #
 #   Tests/ExplainTests/check_report.sh DIR/report.html [screenshot.png]
 #
@@ -25,16 +26,19 @@ window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
   var svgs = document.querySelectorAll('svg').length;
+  var curves = Array.prototype.slice.call(document.querySelectorAll('svg polyline.series')).filter(function (l) {
+    var b = l.getBBox(); return l.points.numberOfItems > 0 && (b.width > 0 || b.height > 0);
+  }).length;
   var p = document.createElement('pre');
   p.id = 'report-check';
-  p.textContent = 'REPORT-CHECK images ' + ok + '/' + imgs.length + ' svg ' + svgs;
+  p.textContent = 'REPORT-CHECK images ' + ok + '/' + imgs.length + ' svg ' + svgs + ' curves ' + curves;
   document.body.appendChild(p);
 });
 </script>
 SCRIPT
 
 flags="--headless --no-sandbox --disable-gpu --no-first-run --proxy-server=127.0.0.1:9 --user-data-dir=$work/profile"
-line=$("$browser" $flags --virtual-time-budget=10000 --dump-dom "file://$copy" 2>/dev/null | grep -o 'REPORT-CHECK images [0-9]*/[0-9]* svg [0-9]*' || true)
+line=$("$browser" $flags --virtual-time-budget=10000 --dump-dom "file://$copy" 2>/dev/null | grep -o 'REPORT-CHECK images [0-9]*/[0-9]* svg [0-9]* curves [0-9]*' || true)
 if [ -n "$shot" ]; then
   "$browser" $flags --window-size=1280,4000 --screenshot="$shot" "file://$report" >/dev/null 2>&1 || true
 fi
