@@ -43,7 +43,7 @@ public final class DistributedEvaluation {
         let range = EvaluationBlocks.share(samples: dataset.count, rank: comm.rank, worldSize: comm.size)
         let dim = dataset.dimension, B = EvaluationBlocks.rows
         // Per block: recon, kl, -log p(x) (IWAE).
-        var sums = [Double](repeating: 0, count: 3 * EvaluationBlocks.count(samples: dataset.count))
+        var sums = [Double](repeating: 0, count: 3 * max(1, EvaluationBlocks.count(samples: dataset.count)))
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
