@@ -17,7 +17,8 @@ public struct PerSampleEval: Equatable {
 /// `EvaluationBlocks`: the row at `firstSampleIndex + r` is computed at row
 /// `(firstSampleIndex + r) % EvaluationBlocks.rows` of products of exactly that many rows, so its
 /// result is the same bit for bit however the caller batches its calls and whatever rank it runs
-/// on. IWAE decodes its K samples `iwaeSamplesPerDecode` at a time for the whole block.
+/// on (with the same BLAS kernel and threads: OpenBLAS's threaded driver splits sums differently).
+/// IWAE decodes its K samples `iwaeSamplesPerDecode` at a time for the whole block.
 public final class Evaluator {
     public let model: VAEModel
     /// Rows of every encoder product and of the ELBO's decoder product.
