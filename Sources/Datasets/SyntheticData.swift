@@ -25,7 +25,11 @@ import Darwin
 /// factor is a yes-or-no fact rather than a threshold on a logistic edge, and the squares lie on
 /// whole cells of a 4-pixel grid. The attribution ground truth (`squareRegion`) needs that: with
 /// the soft edges a 10-pixel square straddles 4-pixel cells, and a perfect segment-level
-/// attribution could put no more than 100/256 of its mass inside the square.
+/// attribution could put no more than 100/256 of its mass inside the square. Square j's full
+/// brightness is also 1 - 0.2 j instead of 1: four equal squares with equally distributed
+/// brightness move the image by equal amounts, so every rotation of the four latent units is as
+/// good a code (the data's principal directions are degenerate) and a VAE settles on mixtures of
+/// factors; unequal amplitudes break the tie.
 public enum SyntheticData {
     public static let maximumFactors = 4
     public static let factorNames = [
@@ -76,16 +80,19 @@ public enum SyntheticData {
 
     /// Square j at full brightness: centred in its quadrant (7.5 or 19.5 px), half-width 5 px,
     /// edges a logistic about a pixel wide so brightness falls off smoothly.
+    static func squarePattern(_ j: Int) -> [Float] { squarePattern(j, hardEdges: false) }
+
     /// With `hardEdges`, exactly the 8x8 pixels within 4 px of the centre, at full brightness.
-    static func squarePattern(_ j: Int, hardEdges: Bool = false) -> [Float] {
+    static func squarePattern(_ j: Int, hardEdges: Bool) -> [Float] {
         let cx: Float = j % 2 == 0 ? 7.5 : 19.5
         let cy: Float = j < 2 ? 7.5 : 19.5
         func edge(_ distance: Float) -> Float {
             hardEdges ? (abs(distance) < 4 ? 1 : 0) : 1 / (1 + expf((abs(distance) - 5) / 0.7))
         }
+        let amplitude: Float = hardEdges ? 1 - 0.2 * Float(j) : 1
         var pattern = [Float](repeating: 0, count: side * side)
         for r in 0..<side {
-            for c in 0..<side { pattern[r * side + c] = edge(Float(c) - cx) * edge(Float(r) - cy) }
+            for c in 0..<side { pattern[r * side + c] = amplitude * edge(Float(c) - cx) * edge(Float(r) - cy) }
         }
         return pattern
     }
@@ -94,6 +101,8 @@ public enum SyntheticData {
     /// brightness. Exactly the 8x8 square with `hardEdges`; for the soft squares the 10x10 pixels
     /// inside the logistic edges' midpoints.
     public static func squareRegion(_ j: Int, hardEdges: Bool = false) -> [Bool] {
-        squarePattern(j, hardEdges: hardEdges).map { $0 >= 0.5 }
+        let pattern = squarePattern(j, hardEdges: hardEdges)
+        let top = pattern.max() ?? 1
+        return pattern.map { $0 >= 0.5 * top }
     }
 }

@@ -78,7 +78,9 @@ public enum WeightedRidge {
                 var s = g[i * n + j]
                 for k in 0..<j { s -= l[i * n + k] * l[j * n + k] }
                 if i == j {
-                    guard s > 0, s.isFinite else {
+                    // Relative to the diagonal: rounding leaves a dependent column a pivot of
+                    // about 1e-16 of it instead of 0.
+                    guard s > 1e-12 * abs(g[i * n + i]), s.isFinite else {
                         throw ExplainError("LIME: the surrogate's normal equations are singular (pivot \(i) of \(n) is \(s)); use a ridge penalty above 0 or more perturbations")
                     }
                     l[i * n + i] = s.squareRoot()

@@ -36,8 +36,12 @@ struct ExplainCommand: ParsableCommand {
             throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
         let which = try CheckpointJob.split(split)
-        let limeSettings = try lime ? ExplainCommand.limeSettings(samples: limeSamples, segments: limeSegments, kernelWidth: limeKernelWidth,
+        // Checked before MPI starts, alike on every rank: as a ConfigError rank 0 alone reports it.
+        let limeSettings: LIMESettings?
+        do {
+            limeSettings = try lime ? ExplainCommand.limeSettings(samples: limeSamples, segments: limeSegments, kernelWidth: limeKernelWidth,
                                                                  baseline: limeBaseline, explained: limeExplained) : nil
+        } catch let error as ExplainError { throw ConfigError(error.description) }
         let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
                                     options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)") {
             [("data", try DataSource.load(data, split: which)),
