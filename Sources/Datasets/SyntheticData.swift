@@ -99,7 +99,7 @@ public enum SyntheticData {
 
     /// The pixels of square j (row-major, side x side): where its pattern is at least half its full
     /// brightness. Exactly the 8x8 square with `hardEdges`; for the soft squares the 10x10 pixels
-    /// inside the logistic edges' midpoints.
+    /// inside the logistic edges' midpoints, less the four corners where the edges multiply to below half.
     public static func squareRegion(_ j: Int, hardEdges: Bool = false) -> [Bool] {
         let pattern = squarePattern(j, hardEdges: hardEdges)
         let top = pattern.max() ?? 1

@@ -1,3 +1,5 @@
+import Datasets
+
 /// The settings of the local surrogate explanations (`mpivae explain --lime ...`).
 public struct LIMESettings: Equatable {
     /// Perturbations per explained sample (S), the sample itself among them.
@@ -20,6 +22,12 @@ public struct LIMESettings: Equatable {
     public init() {}
 
     static let maximumPerturbations = 1_000_000
+
+    /// The same checks as the export makes, for a caller that decides whether to ask for LIME.
+    public func check(for dataset: Dataset) throws {
+        try validate(shape: ImageShape(sampleShape: dataset.sampleShape, values: dataset.valueRange),
+                     dimension: dataset.dimension, count: dataset.count)
+    }
 
     /// Refuses settings no explanation can use, before any work and on every rank alike.
     func validate(shape: ImageShape?, dimension: Int, count: Int) throws {

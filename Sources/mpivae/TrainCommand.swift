@@ -136,7 +136,16 @@ struct TrainCommand: ParsableCommand {
             options.iwaeK = config.explainIWAE
             options.seed = config.seed
             options.samples = config.explainSamples.filter { $0 < testSet.count }
-            options.lime = config.explainLIME ? LIMESettings() : nil
+            if config.explainLIME {
+                // The defaults suit images up to about 128x128 and tables up to 1,000 columns; for
+                // other data the export goes on without LIME rather than fail after training.
+                do {
+                    try LIMESettings().check(for: testSet)
+                    options.lime = LIMESettings()
+                } catch {
+                    if comm.rank == 0 { print("warning: LIME skipped in the export (\(error)); run mpivae explain --lime with settings that fit this data") }
+                }
+            }
             options.factorTruth = try DataSource.factorTruth(config.data, split: .test)
             let dropped = config.explainSamples.filter { $0 >= testSet.count }
             if comm.rank == 0, !dropped.isEmpty {
