@@ -16,7 +16,7 @@ import Darwin
 /// - `file.npy`: N x d or N x h x w, `|u1` (pixels, scaled by 1/255), `<f4` or `<f8` (used as is);
 ///   integer labels from a sibling `file.labels.npy` (N values) when it exists.
 /// - `file.csv`: numeric CSV (see `CSVReader`); a header column `label` gives labels.
-/// - `synthetic[:k=3,n=10000,seed=1]`: `SyntheticData` with k factors; the train split is samples
+/// - `synthetic[:k=3,n=10000,seed=1,edges=soft]`: `SyntheticData` with k factors; the train split is samples
 ///   0..<n of the stream, the test split the next max(1, n/6).
 ///
 /// A single file has no split of its own: `.test` is its last floor(N/6) samples and `.train` the
@@ -212,6 +212,8 @@ public enum DataSource {
         public var factors = 3
         public var count = 10_000
         public var seed: UInt64 = 1
+        /// `edges=hard`: grid-aligned 8x8 squares with sharp edges (see `SyntheticData`).
+        public var hardEdges = false
     }
 
     public static func syntheticOptions(_ spec: String) throws -> SyntheticOptions {
@@ -220,7 +222,7 @@ public enum DataSource {
         for item in spec[spec.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw DataError(spec, "expected key=value options (k, n, seed), found '\(item)'")
+                throw DataError(spec, "expected key=value options (k, n, seed, edges), found '\(item)'")
             }
             let key = parts[0].trimmingBlanks, value = parts[1].trimmingBlanks
             switch key {
@@ -239,8 +241,13 @@ public enum DataSource {
                     throw DataError(spec, "seed must be a non-negative integer, found '\(value)'")
                 }
                 options.seed = s
+            case "edges":
+                guard value == "soft" || value == "hard" else {
+                    throw DataError(spec, "edges must be soft or hard, found '\(value)'")
+                }
+                options.hardEdges = value == "hard"
             default:
-                throw DataError(spec, "unknown option '\(key)'; expected k, n or seed")
+                throw DataError(spec, "unknown option '\(key)'; expected k, n, seed or edges")
             }
         }
         return options
@@ -250,9 +257,10 @@ public enum DataSource {
         let o = try syntheticOptions(spec)
         switch split {
         case .train:
-            return SyntheticData.make(count: o.count, factors: o.factors, seed: o.seed)
+            return SyntheticData.make(count: o.count, factors: o.factors, seed: o.seed, hardEdges: o.hardEdges)
         case .test:
-            return SyntheticData.make(count: max(1, o.count / 6), factors: o.factors, seed: o.seed, firstIndex: o.count)
+            return SyntheticData.make(count: max(1, o.count / 6), factors: o.factors, seed: o.seed, firstIndex: o.count,
+                                      hardEdges: o.hardEdges)
         }
     }
 }

@@ -1,13 +1,13 @@
 /// SplitMix64 (Steele, Lea and Flood): a 64-bit counter through a strong mixing function. Used
 /// keyed by (seed, purpose, index) so every permutation and synthetic sample is a pure function
 /// of its key, independent of the number of ranks or the order of calls.
-struct SplitMix64 {
+public struct SplitMix64 {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
     /// A generator keyed by several words, each mixed in turn so nearby keys give unrelated streams.
-    init(keys: UInt64...) {
+    public init(keys: UInt64...) {
         var s: UInt64 = 0x6a09_e667_f3bc_c909
         for k in keys { s = SplitMix64.mix(s ^ SplitMix64.mix(k &+ 0x9e37_79b9_7f4a_7c15)) }
         state = s
@@ -20,13 +20,13 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         return SplitMix64.mix(state)
     }
 
     /// Uniform in 0..<bound without modulo bias (Lemire's multiply-and-reject).
-    mutating func next(below bound: UInt64) -> UInt64 {
+    public mutating func next(below bound: UInt64) -> UInt64 {
         var product = next().multipliedFullWidth(by: bound)
         if product.low < bound {
             let threshold = (0 &- bound) % bound
@@ -36,7 +36,7 @@ struct SplitMix64 {
     }
 
     /// Uniform in [0, 1) with 24 random bits, exactly representable as Float.
-    mutating func nextUnitFloat() -> Float {
+    public mutating func nextUnitFloat() -> Float {
         Float(next() >> 40) * (1.0 / 16_777_216.0)
     }
 }

@@ -19,6 +19,17 @@ import Darwin
 /// Values are drawn per sample from SplitMix64 keyed by (seed, sample index), so sample i is the
 /// same whatever `count` is, train and test splits are disjoint index ranges of one stream, and
 /// factor j of sample i does not depend on k. Labels are factor 0 cut into 10 equal bins (0...9).
+///
+/// `hardEdges` (spec `edges=hard`) draws each square instead as exactly 8x8 pixels of its
+/// brightness (rows and columns 4...11 or 16...23) on zero, so that which pixels belong to a
+/// factor is a yes-or-no fact rather than a threshold on a logistic edge, and the squares lie on
+/// whole cells of a 4-pixel grid. The attribution ground truth (`squareRegion`) needs that: with
+/// the soft edges a 10-pixel square straddles 4-pixel cells, and a perfect segment-level
+/// attribution could put no more than 100/256 of its mass inside the square. Square j's full
+/// brightness is also 1 - 0.2 j instead of 1: four equal squares with equally distributed
+/// brightness move the image by equal amounts, so every rotation of the four latent units is as
+/// good a code (the data's principal directions are degenerate) and a VAE settles on mixtures of
+/// factors; unequal amplitudes break the tie.
 public enum SyntheticData {
     public static let maximumFactors = 4
     public static let factorNames = [
@@ -28,11 +39,11 @@ public enum SyntheticData {
 
     /// `count` images (samples `firstIndex ..< firstIndex + count` of the stream) with `factors`
     /// varying factors, 1...4. `count` must be at least 1.
-    public static func make(count: Int, factors: Int, seed: UInt64, firstIndex: Int = 0) -> Dataset {
+    public static func make(count: Int, factors: Int, seed: UInt64, firstIndex: Int = 0, hardEdges: Bool = false) -> Dataset {
         precondition(count >= 1 && (1...maximumFactors).contains(factors),
                      "SyntheticData.make needs count >= 1 and factors in 1...\(maximumFactors)")
         let pixels = side * side
-        let patterns = (0..<factors).map(squarePattern)
+        let patterns = (0..<factors).map { squarePattern($0, hardEdges: hardEdges) }
         var labels = [Int32](repeating: 0, count: count)
         var bytes = [UInt8](repeating: 0, count: count * pixels)
         bytes.withUnsafeMutableBufferPointer { out in
@@ -47,7 +58,7 @@ public enum SyntheticData {
                 }
             }
         }
-        return Dataset(unchecked: "synthetic:k=\(factors),seed=\(seed)", sampleShape: [side, side],
+        return Dataset(unchecked: "synthetic:k=\(factors),seed=\(seed)" + (hardEdges ? ",edges=hard" : ""), sampleShape: [side, side],
                        storage: .bytes(bytes), labels: labels)
     }
 
@@ -69,14 +80,29 @@ public enum SyntheticData {
 
     /// Square j at full brightness: centred in its quadrant (7.5 or 19.5 px), half-width 5 px,
     /// edges a logistic about a pixel wide so brightness falls off smoothly.
-    static func squarePattern(_ j: Int) -> [Float] {
+    static func squarePattern(_ j: Int) -> [Float] { squarePattern(j, hardEdges: false) }
+
+    /// With `hardEdges`, exactly the 8x8 pixels within 4 px of the centre, at full brightness.
+    static func squarePattern(_ j: Int, hardEdges: Bool) -> [Float] {
         let cx: Float = j % 2 == 0 ? 7.5 : 19.5
         let cy: Float = j < 2 ? 7.5 : 19.5
-        func edge(_ distance: Float) -> Float { 1 / (1 + expf((abs(distance) - 5) / 0.7)) }
+        func edge(_ distance: Float) -> Float {
+            hardEdges ? (abs(distance) < 4 ? 1 : 0) : 1 / (1 + expf((abs(distance) - 5) / 0.7))
+        }
+        let amplitude: Float = hardEdges ? 1 - 0.2 * Float(j) : 1
         var pattern = [Float](repeating: 0, count: side * side)
         for r in 0..<side {
-            for c in 0..<side { pattern[r * side + c] = edge(Float(c) - cx) * edge(Float(r) - cy) }
+            for c in 0..<side { pattern[r * side + c] = amplitude * edge(Float(c) - cx) * edge(Float(r) - cy) }
         }
         return pattern
+    }
+
+    /// The pixels of square j (row-major, side x side): where its pattern is at least half its full
+    /// brightness. Exactly the 8x8 square with `hardEdges`; for the soft squares the 10x10 pixels
+    /// inside the logistic edges' midpoints, less the four corners where the edges multiply to below half.
+    public static func squareRegion(_ j: Int, hardEdges: Bool = false) -> [Bool] {
+        let pattern = squarePattern(j, hardEdges: hardEdges)
+        let top = pattern.max() ?? 1
+        return pattern.map { $0 >= 0.5 * top }
     }
 }

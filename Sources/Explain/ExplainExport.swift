@@ -16,6 +16,8 @@ public enum ExplainExport {
         var clock = Stopwatch()
         let total = Stopwatch()
         try options.validate(count: dataset.count, latent: model.config.latent)
+        try options.lime?.validate(shape: ImageShape(sampleShape: dataset.sampleShape, values: dataset.valueRange),
+                                   dimension: dataset.dimension, count: dataset.count)
         guard model.config.inputDim == dataset.dimension else {
             throw ExplainError("explain --data \(dataset.name): expected samples of \(model.config.inputDim) values for this checkpoint, found \(dataset.dimension) (shape \(dataset.sampleShape))")
         }
@@ -40,6 +42,16 @@ public enum ExplainExport {
         // which every rank learns below, instead of an error the other ranks never see.
         let gathered = Result { try ShardGather.gather(local, communicator: communicator) }
         seconds["gather"] = clock.lap()
+        // LIME's forward passes are shared out like the posterior pass; rank 0 fits and writes.
+        var limeEvaluations: Result<LIMEEvaluations?, Error> = .success(nil)
+        if let settings = options.lime {
+            let plan = LIMEPlan(dataset: dataset, settings: settings, seed: options.seed, requested: options.samples,
+                                shape: ImageShape(sampleShape: dataset.sampleShape, values: dataset.valueRange))
+            if !quiet { log("explain: LIME for \(plan.samples.count) samples, \(settings.perturbations) perturbations each, over \(size) rank(s)") }
+            let quantities = VAEPosteriorQuantities(model: model, maxBatch: settings.batchRows)
+            limeEvaluations = Result { try LIMEDriver.run(plan: plan, quantities: quantities, communicator: communicator) }
+            seconds["lime_forward_and_gather"] = clock.lap()
+        }
 
         var outcome: Result<ExplainSummary, Error> = .failure(ExplainError("explain: no result from rank 0"))
         var options = options
@@ -48,11 +60,13 @@ public enum ExplainExport {
         }
         if case .failure(let error) = gathered {
             outcome = .failure(error)
+        } else if case .failure(let error) = limeEvaluations {
+            outcome = .failure(error)
         } else if case .success(let assembled) = gathered, let all = assembled {
             outcome = Result {
                 let writer = ExportWriter(model: model, dataset: dataset, trainSet: trainSet, options: options,
                                           checkpointInfo: checkpointInfo, ranks: size)
-                var summary = try writer.write(all, seconds: seconds, log: log)
+                var summary = try writer.write(all, lime: try limeEvaluations.get(), seconds: seconds, log: log)
                 summary.seconds["total"] = total.elapsed
                 return summary
             }

@@ -1,3 +1,5 @@
+import Datasets
+
 /// What to explain and how much of it. Defaults suit 28x28 images and a few dozen latent dims.
 public struct ExplainOptions {
     /// Directory receiving every output file; created if missing.
@@ -37,6 +39,11 @@ public struct ExplainOptions {
     public var writeReport: Bool = true
     /// The training run's metrics.jsonl: when set, the report opens with the run's curves.
     public var runMetricsPath: String?
+    /// Local surrogate explanations (LIME); nil skips them.
+    public var lime: LIMESettings?
+    /// The evaluation data's generating factors, when known (synthetic data): the attribution
+    /// methods are then measured against them.
+    public var factorTruth: FactorTruth?
 
     public init(outDir: String) { self.outDir = outDir }
 

@@ -71,6 +71,11 @@ public struct ExplainSummary: Codable, Equatable {
     /// Paths relative to the output directory.
     public var files: [String]
     public var seconds: [String: Double]
+    /// Local surrogate explanations, when the export ran them.
+    public var lime: LIMESummary? = nil
+    /// Per attribution method (saliency, occlusion, lime), how much of each active unit's
+    /// attribution falls where its factor is known to act; only for data with known factors.
+    public var attributionGroundTruth: [String: AttributionGroundTruth]? = nil
 
     /// summary.json: snake_case keys, non-finite numbers as the strings numpy prints.
     func json() throws -> String {

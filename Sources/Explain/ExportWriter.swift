@@ -11,7 +11,7 @@ struct ExportWriter {
     let checkpointInfo: [String: String]
     let ranks: Int
 
-    func write(_ a: PosteriorArrays, seconds: [String: Double], log: (String) -> Void) throws -> ExplainSummary {
+    func write(_ a: PosteriorArrays, lime: LIMEEvaluations? = nil, seconds: [String: Double], log: (String) -> Void) throws -> ExplainSummary {
         var seconds = seconds
         var clock = Stopwatch()
         let out = try OutputSet(directory: options.outDir)
@@ -58,13 +58,27 @@ struct ExportWriter {
             for s in unique { summary.samples.append(try explainer.explain(s, reference: reference, output: out)) }
         }
         seconds["samples"] = clock.lap()
+        var limeComparisons: [(index: Int, file: String, units: [Int])] = []
+        if let lime {
+            let export = LIMEExport(evaluations: lime, arrays: a, stats: stats, dataset: dataset, pictures: pictures,
+                                    probe: probe, options: options)
+            let written = try export.write(out: out, seconds: ["forward_and_gather": seconds["lime_forward_and_gather"] ?? 0])
+            summary.lime = written.summary
+            summary.attributionGroundTruth = written.groundTruth
+            limeComparisons = written.comparisons
+            seconds["lime_fit_and_files"] = clock.lap()
+            seconds["lime"] = (seconds["lime_forward_and_gather"] ?? 0) + seconds["lime_fit_and_files"]!
+            summary.lime?.seconds["total"] = seconds["lime"]
+            log("explain: LIME median weighted R^2 of the active units' means \(NumberFormat.fixed(written.summary.medianR2ActiveMeans, 3)) in \(NumberFormat.fixed(seconds["lime"]!, 2)) s")
+        }
 
         out.reserve("summary.json")
         if options.writeReport { out.reserve("report.html") }
         summary.files = out.files
         if options.writeReport {
             let report = ReportBuilder(summary: summary, stats: stats, arrays: a, labels: labels, options: options,
-                                       datasetName: dataset.name, pngs: out.pngs, scatter: scatter, scatterDims: scatterDims)
+                                       datasetName: dataset.name, pngs: out.pngs, scatter: scatter, scatterDims: scatterDims,
+                                       limeComparisons: limeComparisons)
             try report.build().write(to: out.path("report.html"))
         }
         seconds["report"] = clock.lap()

@@ -9,6 +9,7 @@ struct ReportBuilder {
     let pngs: [String: [UInt8]]
     let scatter: SVGFragment
     let scatterDims: (Int, Int)
+    var limeComparisons: [(index: Int, file: String, units: [Int])] = []
 
     func fmt(_ v: Double, _ decimals: Int = 2) -> String { NumberFormat.fixed(v, decimals) }
 
@@ -36,6 +37,7 @@ struct ReportBuilder {
         classes(&r)
         typicality(&r)
         samples(&r)
+        LIMEReportSection(summary: summary, comparisons: limeComparisons, pngs: pngs, classNames: options.classNames).add(to: &r)
         r.section("Files")
         r.paragraph("Written next to this report (numpy reads the .npy arrays; summary.json holds every figure above):")
         r.table(headers: ["file"], rows: summary.files.map { [$0] })

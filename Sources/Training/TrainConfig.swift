@@ -43,6 +43,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var explainIWAE = 100
     /// Test samples the end-of-training export explains one by one.
     public var explainSamples = [0, 1, 2]
+    /// Local surrogate explanations (LIME) in the export, with their default settings.
+    public var explainLIME = true
     /// Stop after this many steps in total (0: no limit); for tests and benchmarks.
     public var maxSteps = 0
 

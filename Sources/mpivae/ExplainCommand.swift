@@ -21,12 +21,27 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "Importance samples for the IWAE estimate of -log p(x).") var iwae: Int = 100
     @Option(help: "Seed of the explanation's noise.") var seed: UInt64 = 0
     @Flag(help: "Skip the nearest neighbours from the training split (saves encoding it).") var noNeighbours = false
+    @Flag(help: "Add local surrogate explanations (LIME) of the posterior for the explained samples.") var lime = false
+    @Option(help: "LIME: perturbations per explained sample (at least the number of segments).") var limeSamples: Int = 1000
+    @Option(help: "LIME: segments, grid:N (N x N pixel cells) or slic:N (about N SLIC superpixels); tables use one per column.")
+    var limeSegments: String = "grid:4"
+    @Option(help: "LIME: width of the kernel exp(-d^2/w^2) on the cosine distance d of a mask to the sample's.")
+    var limeKernelWidth: Double = 0.25
+    @Option(help: "LIME: what a switched-off segment becomes: mean, blur[:SIGMA] or constant:V.") var limeBaseline: String = "mean"
+    @Option(help: "LIME: how many samples to explain (the --sample ones first, then one of each class, then the first).")
+    var limeExplained: Int = 16
 
     func run() throws {
         guard (1...TrainConfig.maximumIWAE).contains(iwae) else {
             throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
         let which = try CheckpointJob.split(split)
+        // Checked before MPI starts, alike on every rank: as a ConfigError rank 0 alone reports it.
+        let limeSettings: LIMESettings?
+        do {
+            limeSettings = try lime ? ExplainCommand.limeSettings(samples: limeSamples, segments: limeSegments, kernelWidth: limeKernelWidth,
+                                                                 baseline: limeBaseline, explained: limeExplained) : nil
+        } catch let error as ExplainError { throw ConfigError(error.description) }
         let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
                                     options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)") {
             [("data", try DataSource.load(data, split: which)),
@@ -38,6 +53,8 @@ struct ExplainCommand: ParsableCommand {
         options.samples = samples
         options.seed = seed
         options.runMetricsPath = RunDirectory.containing(checkpoint: checkpoint)?.metricsPath
+        options.lime = limeSettings
+        options.factorTruth = try DataSource.factorTruth(data, split: which)
         var info = ["checkpoint": checkpoint, "seed": String(seed)]
         if let crc = metadata["data_crc32"] { info["checkpoint_checksum"] = "crc32:" + crc }
         try ExplainRun.agreed {
@@ -45,6 +62,20 @@ struct ExplainCommand: ParsableCommand {
                                       checkpointInfo: info, log: { if comm.rank == 0 { print($0); fflush(stdout) } })
         }
         if comm.rank == 0 { print("explanations: \(out)/report.html") }
+    }
+}
+
+extension ExplainCommand {
+    /// The `--lime-*` flags as settings, each malformed one refused with one line naming it.
+    static func limeSettings(samples: Int, segments: String, kernelWidth: Double, baseline: String, explained: Int) throws -> LIMESettings {
+        var s = LIMESettings()
+        s.perturbations = samples
+        s.segments = try SegmentationMethod.parse(segments)
+        s.kernelWidth = kernelWidth
+        s.baseline = try LIMEBaseline.parse(baseline)
+        guard explained >= 1 else { throw ExplainError("--lime-explained: expected at least 1 sample to explain, found \(explained)") }
+        s.explainedSamples = explained
+        return s
     }
 }
 

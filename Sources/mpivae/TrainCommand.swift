@@ -4,6 +4,7 @@ import Linalg
 import MPI
 import Training
 import VAE
+import Datasets
 import Explain
 
 /// The defaults the help text quotes.
@@ -51,6 +52,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Importance samples for the explanation's -log p(x) estimate (default \(trainDefaults.explainIWAE)).") var explainIwae: Int?
     @Option(name: .customLong("explain-sample"), help: "A test sample the export explains one by one (repeatable; default 0, 1, 2).")
     var explainSamples: [Int] = []
+    @Flag(inversion: .prefixedNo, help: "Local surrogate explanations (LIME) in the export (default on).") var explainLime: Bool?
     @Option(help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).")
     var maxSteps: Int?
     @OptionGroup var blas: BLASThreadsOption
@@ -97,6 +99,7 @@ struct TrainCommand: ParsableCommand {
         if let explain { c.explain = explain }
         if let explainIwae { c.explainIWAE = explainIwae }
         if !explainSamples.isEmpty { c.explainSamples = explainSamples }
+        if let explainLime { c.explainLIME = explainLime }
         if let maxSteps { c.maxSteps = maxSteps }
         try c.validate()
         return c
@@ -134,6 +137,17 @@ struct TrainCommand: ParsableCommand {
             options.seed = config.seed
             options.runMetricsPath = RunDirectory(path: config.out).metricsPath
             options.samples = config.explainSamples.filter { $0 < testSet.count }
+            if config.explainLIME {
+                // The defaults suit images up to about 128x128 and tables up to 1,000 columns; for
+                // other data the export goes on without LIME rather than fail after training.
+                do {
+                    try LIMESettings().check(for: testSet)
+                    options.lime = LIMESettings()
+                } catch {
+                    if comm.rank == 0 { print("warning: LIME skipped in the export (\(error)); run mpivae explain --lime with settings that fit this data") }
+                }
+            }
+            options.factorTruth = try DataSource.factorTruth(config.data, split: .test)
             let dropped = config.explainSamples.filter { $0 >= testSet.count }
             if comm.rank == 0, !dropped.isEmpty {
                 print("warning: --explain-sample \(dropped.map(String.init).joined(separator: ", ")): the test split has only \(testSet.count) samples; skipped")
