@@ -40,11 +40,14 @@ public final class VAEPosteriorQuantities: PosteriorQuantities {
     private var mu: [Float]
     private var logvar: [Float]
     private let zeros: [Float]
+    /// Rows per evaluator call: the size of the buffers above.
+    private let maxBatch: Int
 
     public init(model: VAEModel, maxBatch: Int) {
         inputDim = model.config.inputDim
         latent = model.config.latent
-        evaluator = Evaluator(model: model, maxBatch: maxBatch)
+        self.maxBatch = max(1, maxBatch)
+        evaluator = Evaluator(model: model)
         mu = [Float](repeating: 0, count: maxBatch * latent)
         logvar = mu
         zeros = mu
@@ -60,7 +63,7 @@ public final class VAEPosteriorQuantities: PosteriorQuantities {
         let T = targets.count, L = latent
         var start = 0
         while start < rows {
-            let b = min(evaluator.maxBatch, rows - start)
+            let b = min(maxBatch, rows - start)
             let x = input + start * inputDim
             mu.withUnsafeMutableBufferPointer { m in
                 logvar.withUnsafeMutableBufferPointer { l in
