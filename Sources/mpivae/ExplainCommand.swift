@@ -28,7 +28,10 @@ struct ExplainCommand: ParsableCommand {
         }
         let which = try CheckpointJob.split(split)
         let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
-                                    options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)") {
+                                    options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)",
+                                    command: "explain", budget: { estimate, config, sets in
+                                        estimate.addExport(config, count: sets.first?.count ?? 0, neighbours: sets.dropFirst().first?.count ?? 0)
+                                    }) {
             [("data", try DataSource.load(data, split: which)),
              ("training data", noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))]
         }

@@ -112,6 +112,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // From the start: a signal while the data loads or MPI starts takes the same path as one
+        // during training (the first step is finished and saved), instead of killing the process.
+        StopSignals.install()
         try blas.apply()
         let config: TrainConfig
         if resume != nil {
@@ -124,7 +127,7 @@ struct TrainCommand: ParsableCommand {
         }
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
-            print(line)
+            print(ErrorReporting.oneLine(line))
             fflush(stdout)
         }
         let summary = try trainer.train()
@@ -145,7 +148,7 @@ struct TrainCommand: ParsableCommand {
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
                                           communicator: comm, checkpointInfo: info,
-                                          log: { if comm.rank == 0 { print($0); fflush(stdout) } })
+                                          log: { if comm.rank == 0 { print(ErrorReporting.oneLine($0)); fflush(stdout) } })
             }
             if comm.rank == 0 { print("explanations: \(options.outDir)/report.html") }
         }
