@@ -28,6 +28,9 @@ public final class Trainer {
     let run: RunDirectory
     let resume: Bool
     let out: (String) -> Void
+    /// Keys of the arithmetic settings the command line chose (see `ArithmeticSettings`): on
+    /// resume they are kept and reported when they differ from the run's, the others restored.
+    public var explicitArithmetic: Set<String> = []
 
     /// `out` receives rank 0's report lines (epoch lines, notices); other ranks stay silent.
     public init(config: TrainConfig, communicator: Communicator, resume: Bool, out: @escaping (String) -> Void) throws {
@@ -248,6 +251,7 @@ public final class Trainer {
         var position = TrainingPosition()
         if resume {
             position = try state.restoreNewest(from: store, comm: comm, modelConfig: modelConfig, sampler: sampler, log: out)
+            ArithmeticSettings.reconcile(savedJSON: state.savedArithmetic, explicit: explicitArithmetic).forEach(out)
             try comm.rootDecides { try run.writeConfig(config) }
         }
         try comm.broadcast(model.parameters, root: 0)

@@ -130,6 +130,7 @@ struct TrainCommand: ParsableCommand {
             print(ErrorReporting.oneLine(line))
             fflush(stdout)
         }
+        if blas.blasThreads != nil { trainer.explicitArithmetic.insert("blas_threads") }
         let summary = try trainer.train()
         if config.explain && !summary.stoppedBySignal, let testSet = summary.testSet {
             var options = ExplainOptions(outDir: RunDirectory(path: config.out).explainPath)
