@@ -52,7 +52,8 @@ enum Gzip {
                 feed()
                 while true {
                     if stream.avail_in == 0 && fed < inputBuffer.count { feed() }
-                    let room = limit.map { min(chunkSize, $0 + 1 - output.count) } ?? chunkSize
+                    // Until the header is out (an IDX header is at most 1,024 bytes), small steps.
+                    let room = limit.map { min(chunkSize, $0 + 1 - output.count) } ?? (declaredSize == nil ? chunkSize : 4096)
                     stream.next_out = chunkBuffer.baseAddress!
                     stream.avail_out = UInt32(room)
                     let status = inflate(&stream, Z_NO_FLUSH)
