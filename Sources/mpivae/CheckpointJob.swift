@@ -26,6 +26,7 @@ struct CheckpointJob {
          budget: @escaping (inout MemoryEstimate, ModelConfig, [Dataset]) -> Void,
          load: () throws -> [(role: String, dataset: Dataset?)]) throws {
         try blas.apply()
+        try InputKinds.check("--checkpoint", checkpoint)
         try MPIRuntime.initialize()
         comm = Communicator.world
         let loaded = try comm.everyoneSucceeds("loading the data", load)

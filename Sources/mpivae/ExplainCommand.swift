@@ -27,6 +27,7 @@ struct ExplainCommand: ParsableCommand {
             throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
         let which = try CheckpointJob.split(split)
+        try InputKinds.check("--data", data)
         let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
                                     options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)",
                                     command: "explain", budget: { estimate, config, sets in

@@ -123,6 +123,7 @@ struct TrainCommand: ParsableCommand {
             do { config = try resolvedConfig(comm: Communicator.world) } catch let e as ConfigError { throw AgreedError("\(e)") }
         } else {
             config = try resolvedConfig(comm: nil)
+            try InputKinds.check("--data", config.data)
             try MPIRuntime.initialize()
         }
         let comm = Communicator.world
