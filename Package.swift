@@ -29,17 +29,19 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "MPI", dependencies: ["CMPI"]),
+        // What memory a process has left, and input files that are regular files.
+        .target(name: "SystemMemory"),
         .target(name: "Linalg", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
         // Not "Data": a module of that name would shadow Foundation.Data in every importer.
-        .target(name: "Datasets", dependencies: ["CZlib"]),
+        .target(name: "Datasets", dependencies: ["CZlib", "SystemMemory"]),
         .target(name: "VAE", dependencies: ["Linalg"], swiftSettings: kernelFlags),
-        .target(name: "SafeTensors"),
-        .target(name: "Training", dependencies: ["VAE", "Datasets", "SafeTensors", "MPI", "Linalg"]),
-        .target(name: "Explain", dependencies: ["VAE", "Datasets", "MPI", "Linalg", "CZlib"]),
+        .target(name: "SafeTensors", dependencies: ["SystemMemory"]),
+        .target(name: "Training", dependencies: ["VAE", "Datasets", "SafeTensors", "MPI", "Linalg", "SystemMemory"]),
+        .target(name: "Explain", dependencies: ["VAE", "Datasets", "MPI", "Linalg", "CZlib", "SystemMemory"]),
         .executableTarget(
             name: "mpivae",
             dependencies: [
-                "Training", "Explain", "VAE", "Datasets", "SafeTensors", "MPI", "Linalg",
+                "Training", "Explain", "VAE", "Datasets", "SafeTensors", "MPI", "Linalg", "SystemMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Driven by the multi-rank tests: exercises every collective under mpirun and prints results.

@@ -20,7 +20,8 @@ import Darwin
 ///   0..<n of the stream, the test split the next max(1, n/6).
 ///
 /// A single file has no split of its own: `.test` is its last floor(N/6) samples and `.train` the
-/// rest, always the same rows. A file of fewer than 6 samples is used whole for both splits.
+/// rest, always the same rows. A file of fewer than 6 samples has no test split: it is used whole
+/// for training, and asking for its test split is an error that says so.
 public enum DataSource {
     /// Where Debian's `dataset-fashion-mnist` installs; `MPIVAE_FASHION_MNIST_DIR` overrides it.
     public static var fashionMNISTDirectory: String {
@@ -198,7 +199,13 @@ public enum DataSource {
     /// The deterministic train/test cut of a single file: the last floor(N/6) samples are held out.
     static func heldOut(_ data: Dataset, split: Split) throws -> Dataset {
         let testCount = data.count / 6
-        guard testCount > 0 else { return data }
+        guard testCount > 0 else {
+            // Testing on the training rows would report a test figure that is not one.
+            guard split == .train else {
+                throw DataError(data.name, "\(data.count) sample\(data.count == 1 ? "" : "s") are too few to split into training and test data (the last sixth is held out for testing, so at least 6 are needed); add samples, or train with --no-eval --no-explain")
+            }
+            return data
+        }
         switch split {
         case .train: return data.subset(0 ..< data.count - testCount)
         case .test: return data.subset(data.count - testCount ..< data.count)

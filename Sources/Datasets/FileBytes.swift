@@ -5,48 +5,36 @@ private let systemRead = Glibc.read
 import Darwin
 private let systemRead = Darwin.read
 #endif
+import SystemMemory
 
 /// Whole-file reads and atomic whole-file writes over POSIX calls.
 ///
 /// Reading sizes the array from `fstat` once and fills it with `read`, so a 26 MB file costs one
-/// allocation and no per-byte work.
+/// allocation and no per-byte work. Only regular files are read (see `RegularFile`), and only
+/// when their size fits the memory this process has left.
 enum FileBytes {
     static func read(path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError(path, "cannot open: \(errnoText())") }
+        let (fd, size): (Int32, Int)
+        switch RegularFile.open(path) {
+        case .success(let opened): (fd, size) = opened
+        case .failure(let refusal): throw DataError(path, refusal.description)
+        }
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw DataError(path, "cannot stat: \(errnoText())") }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw DataError(path, "is a directory, expected a file")
+        if let limit = MemoryLimit.exceeded(by: size) {
+            throw DataError(path, "\(MemoryLimit.format(size)) to read, more than the \(limit.description) this process has left")
         }
-        if (info.st_mode & S_IFMT) == S_IFREG {
-            let size = Int(info.st_size)
-            return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-                while initialized < size {
-                    let n = systemRead(fd, buffer.baseAddress! + initialized, size - initialized)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw DataError(path, "read failed after \(initialized) of \(size) bytes: \(errnoText())")
-                    }
-                    if n == 0 {
-                        throw DataError(path, "file shrank while reading: got \(initialized) of \(size) bytes")
-                    }
-                    initialized += n
+        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            while initialized < size {
+                let n = systemRead(fd, buffer.baseAddress! + initialized, size - initialized)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw DataError(path, "read failed after \(initialized) of \(size) bytes: \(errnoText())")
                 }
+                if n == 0 {
+                    throw DataError(path, "file shrank while reading: got \(initialized) of \(size) bytes")
+                }
+                initialized += n
             }
-        }
-        // Pipes and character devices have no size: read until end of file in chunks.
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress!, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataError(path, "read failed after \(result.count) bytes: \(errnoText())")
-            }
-            if n == 0 { return result }
-            result.append(contentsOf: chunk[0..<n])
         }
     }
 

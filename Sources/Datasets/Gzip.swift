@@ -1,4 +1,5 @@
 import CZlib
+import SystemMemory
 
 /// gzip decompression from memory with zlib's `inflate`, so truncated and corrupt streams are
 /// reported as errors at the exact point zlib gives up, and tests can feed every prefix of a file
@@ -14,7 +15,14 @@ enum Gzip {
 
     /// Decompresses every gzip member in `input`. Anything after the last member that is not
     /// another member is an error.
-    static func decompress(_ input: [UInt8], source: String) throws -> [UInt8] {
+    ///
+    /// `declaredSize` reads the size the decompressed file declares of itself (an IDX header) from
+    /// the output so far, nil while too little has come out to tell. Once it is known, that size
+    /// must fit this process's memory, and zlib is never asked for more than one byte past it: a
+    /// stream that goes on past its header's size is refused after at most that, not after
+    /// inflating to whatever it holds.
+    static func decompress(_ input: [UInt8], source: String,
+                           declaredSize: (([UInt8]) throws -> Int?)? = nil) throws -> [UInt8] {
         guard !input.isEmpty else { throw DataError(source, "empty file") }
         var stream = z_stream()
         // 15 + 16: maximal window, gzip wrapper only (zlib checks the CRC-32 and length trailer).
@@ -24,7 +32,8 @@ enum Gzip {
         defer { inflateEnd(&stream) }
 
         var output: [UInt8] = []
-        output.reserveCapacity(sizeHint(input))
+        var limit: Int? = nil
+        output.reserveCapacity(declaredSize == nil ? sizeHint(input) : 0)
         let chunkSize = 1 << 20
         var chunk = [UInt8](repeating: 0, count: chunkSize)
 
@@ -43,15 +52,28 @@ enum Gzip {
                 feed()
                 while true {
                     if stream.avail_in == 0 && fed < inputBuffer.count { feed() }
+                    // Until the header is out (an IDX header is at most 1,024 bytes), small steps.
+                    let room = limit.map { min(chunkSize, $0 + 1 - output.count) } ?? (declaredSize == nil ? chunkSize : 4096)
                     stream.next_out = chunkBuffer.baseAddress!
-                    stream.avail_out = UInt32(chunkSize)
+                    stream.avail_out = UInt32(room)
                     let status = inflate(&stream, Z_NO_FLUSH)
-                    let produced = chunkSize - Int(stream.avail_out)
+                    let produced = room - Int(stream.avail_out)
                     if produced > 0 {
                         guard output.count <= maximumOutput - produced else {
                             throw DataError(source, "unreadable gzip: decompresses to more than \(maximumOutput) bytes")
                         }
                         output.append(contentsOf: UnsafeBufferPointer(start: chunkBuffer.baseAddress!, count: produced))
+                        if limit == nil, let declared = try declaredSize?(output) {
+                            if let memory = MemoryLimit.exceeded(by: declared) {
+                                throw DataError(source, "its header declares \(declared) bytes (\(MemoryLimit.format(declared))), more than the \(memory.description) this process has left")
+                            }
+                            limit = declared
+                            // Deflate expands at most about 1032x: a larger claim cannot be met.
+                            output.reserveCapacity(min(declared, input.count.multipliedReportingOverflow(by: 1032).partialValue))
+                        }
+                        if let limit, output.count > limit {
+                            throw DataError(source, "decompresses past the \(limit) bytes its header declares; the stream goes on after them")
+                        }
                     }
                     consumed = fed - Int(stream.avail_in)
                     switch status {

@@ -52,7 +52,27 @@ public enum IDXReader {
     static func loadBytes(path: String) throws -> [UInt8] {
         let raw = try FileBytes.read(path: path)
         guard !raw.isEmpty else { throw DataError(path, "empty file, expected an IDX file") }
-        return Gzip.isGzip(raw) ? try Gzip.decompress(raw, source: path) : raw
+        return Gzip.isGzip(raw) ? try Gzip.decompress(raw, source: path, declaredSize: { try declaredSize($0, source: path) }) : raw
+    }
+
+    /// The whole file's size as its header declares it, once `prefix` holds the header; nil
+    /// before. A magic that is not IDX's throws `parse`'s error at once.
+    static func declaredSize(_ prefix: [UInt8], source: String) throws -> Int? {
+        guard prefix.count >= 4 else { return nil }
+        guard prefix[0] == 0, prefix[1] == 0, prefix[2] == 0x08, prefix[3] >= 1 else {
+            _ = try parse(Array(prefix.prefix(4)), source: source)
+            return nil
+        }
+        let rank = Int(prefix[3])
+        let headerLength = 4 + 4 * rank
+        guard prefix.count >= headerLength else { return nil }
+        let shape = (0..<rank).map { d -> Int in
+            let o = 4 + 4 * d
+            return Int(prefix[o]) << 24 | Int(prefix[o + 1]) << 16 | Int(prefix[o + 2]) << 8 | Int(prefix[o + 3])
+        }
+        let (total, overflow) = try CheckedSize.product(shape, source: source, what: "IDX shape").addingReportingOverflow(headerLength)
+        guard !overflow else { throw DataError(source, "IDX shape \(shape.shapeText) is too large to address") }
+        return total
     }
 
     private static let otherTypes: [UInt8: String] = [

@@ -1,4 +1,5 @@
 import Datasets
+import Linalg
 import MPI
 import VAE
 
@@ -18,6 +19,10 @@ public enum ExplainExport {
         try options.validate(count: dataset.count, latent: model.config.latent)
         try options.lime?.validate(shape: ImageShape(sampleShape: dataset.sampleShape, values: dataset.valueRange),
                                    dimension: dataset.dimension, count: dataset.count)
+        // An export of NaN parameters would be pages of NaN that look like a finished export.
+        guard Reductions.allFinite(model.parameters.baseAddress!, count: model.parameterCount) else {
+            throw ExplainError("explain: the model's parameters are not all finite (NaN or infinity); no export is written from them")
+        }
         guard model.config.inputDim == dataset.dimension else {
             throw ExplainError("explain --data \(dataset.name): expected samples of \(model.config.inputDim) values for this checkpoint, found \(dataset.dimension) (shape \(dataset.sampleShape))")
         }

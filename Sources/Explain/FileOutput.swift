@@ -1,3 +1,4 @@
+import SystemMemory
 import Foundation
 
 /// Writes whole files through a temporary name in the same directory and a rename, so a reader
@@ -27,10 +28,8 @@ enum FileOutput {
             }
             return
         }
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw ExplainError("\(path): could not create the output directory (\(error.localizedDescription))")
+        if case .failure(let refusal) = DirectoryCreation.create(path) {
+            throw ExplainError("\(path): could not create the output directory: \(refusal)")
         }
     }
 }

@@ -14,7 +14,14 @@ public final class FloatBuffer {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         // Rounded up to whole cache lines so vector tails never straddle into foreign memory.
         let rounded = (bytes + 63) & ~63
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 64)
+        // Swift's allocate traps with a backtrace when malloc fails; the sizes are checked against
+        // the memory left before they are asked for, so a failure here is one line and an exit.
+        var allocated: UnsafeMutableRawPointer?
+        guard posix_memalign(&allocated, 64, rounded) == 0, let raw = allocated else {
+            let line = "error: out of memory: could not allocate \(rounded) bytes for a buffer of \(count) floats\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
+            exit(1)
+        }
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: rounded)
         let typed = raw.bindMemory(to: Float.self, capacity: rounded / MemoryLayout<Float>.stride)
         buffer = UnsafeMutableBufferPointer(start: typed, count: count)
@@ -22,5 +29,5 @@ public final class FloatBuffer {
 
     public var pointer: UnsafeMutablePointer<Float> { buffer.baseAddress! }
 
-    deinit { UnsafeMutableRawPointer(buffer.baseAddress!).deallocate() }
+    deinit { free(UnsafeMutableRawPointer(buffer.baseAddress!)) }
 }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemMemory
 
 /// Thin wrappers over open/pread/write/fsync that retry on EINTR and short transfers and turn
 /// failures into one-line errors naming the path.
@@ -14,10 +15,12 @@ struct PosixFile {
 
     static func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
+    /// Only regular files: a FIFO would block the open and a device never end (see `RegularFile`).
     static func openForReading(_ path: String) throws -> PosixFile {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafeTensorsError(file: path, problem: "cannot open: \(errnoText())") }
-        return PosixFile(fd: fd, path: path)
+        switch RegularFile.open(path) {
+        case .success(let opened): return PosixFile(fd: opened.fd, path: path)
+        case .failure(let refusal): throw SafeTensorsError(file: path, problem: refusal.description)
+        }
     }
 
     func closeFile() { _ = close(fd) }

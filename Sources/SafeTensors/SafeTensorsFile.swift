@@ -1,3 +1,5 @@
+import SystemMemory
+
 /// A safetensors file, validated in full when it is read: the header is checked before the data
 /// is read, and no tensor byte is handed out until the layout is known to be sound.
 public struct SafeTensorsFile {
@@ -38,6 +40,9 @@ public struct SafeTensorsFile {
             try HeaderDecoder.decode($0, dataLength: size - 8 - n, source: path)
         }
         // The layout is sound, so the allocation below is exactly what the header promised.
+        if let limit = MemoryLimit.exceeded(by: size) {
+            throw SafeTensorsError(file: path, problem: "\(MemoryLimit.format(size)) to read, more than the \(limit.description) this process has left")
+        }
         let storage = DataStorage(count: size - 8 - n)
         if storage.count > 0 { try file.read(into: storage.base, count: storage.count, at: 8 + n) }
         return SafeTensorsFile(source: path, decoded: decoded, headerLength: n, storage: storage)

@@ -32,13 +32,23 @@ public enum CheckpointedModel {
         return store.directory + "/" + name
     }
 
-    public static func load(path: String, comm: Communicator) throws -> (model: VAEModel, metadata: [String: String]) {
+    /// `budget` says what the command holds besides the model for a model of the checkpoint's
+    /// configuration: every rank checks it against its memory before the model is built.
+    public static func load(path: String, comm: Communicator,
+                            budget: (ModelConfig) -> MemoryEstimate = { _ in MemoryEstimate(command: "loading the model", advice: "") })
+    throws -> (model: VAEModel, metadata: [String: String]) {
         var loaded: LoadedCheckpoint?
         var metadataJSON = ""
         try comm.rootDecides {
             let checkpoint = try CheckpointStore.load(path: try resolve(path))
-            guard checkpoint.metadata["model_config"] != nil else {
+            guard let text = checkpoint.metadata["model_config"] else {
                 throw ConfigError("\(path): not an mpivae checkpoint (no model_config in its metadata)")
+            }
+            // The file's tensors must be the configuration's, shape for shape, before a model of
+            // that configuration is built: a configuration edited to ask for a huge model (with
+            // checksums made to hold) is refused here, not after gigabytes were allocated for it.
+            if let config = ModelConfigJSON.decode(text), (try? config.validate()) != nil {
+                try checkShapes(of: checkpoint, against: config)
             }
             let data = try JSONSerialization.data(withJSONObject: checkpoint.metadata, options: [.sortedKeys])
             metadataJSON = String(decoding: data, as: UTF8.self)
@@ -51,6 +61,13 @@ public enum CheckpointedModel {
         }
         // Every rank decodes the same text, so every rank reaches the same verdict.
         do { try config.validate() } catch { throw AgreedError("\(path): \(error)") }
+        _ = try comm.everyoneSucceeds("sizing the model") {
+            var estimate = budget(config)
+            if comm.rank == 0, let loaded {
+                estimate.addHeld("checkpoint", bytes: loaded.tensors.values.reduce(0) { $0 + 4 * $1.values.count })
+            }
+            try estimate.check()
+        }
         let model = VAEModel(config: config, seed: 0)
         try comm.rootDecides {
             guard let loaded else { return }
@@ -61,5 +78,22 @@ public enum CheckpointedModel {
         }
         try comm.broadcast(model.parameters, root: 0)
         return (model, metadata)
+    }
+
+    /// Every tensor of `config`'s model is in `checkpoint` with its shape, and nothing else is.
+    static func checkShapes(of checkpoint: LoadedCheckpoint, against config: ModelConfig) throws {
+        let specs = config.tensorSpecs
+        for spec in specs {
+            guard let tensor = checkpoint.tensors[spec.name] else {
+                throw ConfigError("\(checkpoint.path): its model_config describes a model with tensor '\(spec.name)' of shape \(spec.shape), which the file does not hold")
+            }
+            guard tensor.shape == spec.shape else {
+                throw ConfigError("\(checkpoint.path): tensor '\(spec.name)' has shape \(tensor.shape), its model_config asks for \(spec.shape)")
+            }
+        }
+        let expected = Set(specs.map(\.name))
+        if let extra = checkpoint.tensorNames.first(where: { !expected.contains($0) && !$0.hasPrefix("optimizer.") }) {
+            throw ConfigError("\(checkpoint.path): tensor '\(extra)' is not part of the model its model_config describes")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MPI
+import SystemMemory
 import VAE
 
 /// The files of one run: `config.json`, `metrics.jsonl`, `checkpoints/`, `explain/`. Only rank 0
@@ -20,10 +21,11 @@ public struct RunDirectory {
     }
 
     public func create() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: checkpointsPath, withIntermediateDirectories: true)
-        } catch {
-            throw ConfigError("--out \(path): cannot create the run directory (\(error.localizedDescription))")
+        if case .failure(let refusal) = DirectoryCreation.create(path) {
+            throw ConfigError("--out \(path): \(refusal); the run directory must be a directory or a path that does not exist yet")
+        }
+        if case .failure(let refusal) = DirectoryCreation.create(checkpointsPath) {
+            throw ConfigError("--out \(path): cannot create checkpoints/ in it: \(refusal)")
         }
     }
 
@@ -44,7 +46,7 @@ public struct RunDirectory {
     public func readConfig(comm: Communicator) throws -> TrainConfig {
         var text = ""
         try comm.rootDecides {
-            guard let bytes = FileManager.default.contents(atPath: configPath) else {
+            guard case .success(let bytes) = RegularFile.read(configPath, maximum: 16 << 20) else {
                 throw ConfigError("--resume \(path): no readable config.json there; is it a run directory?")
             }
             text = String(decoding: bytes, as: UTF8.self)

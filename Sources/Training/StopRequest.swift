@@ -33,3 +33,9 @@ struct StopRequest {
         }
     }
 }
+
+/// For the command: SIGTERM and SIGUSR1 ask for a stop from the moment the process starts, before
+/// the trainer exists; the trainer's step loop then honours them like any other.
+public enum StopSignals {
+    public static func install() { _ = StopRequest.install() }
+}

@@ -1,5 +1,7 @@
 import Foundation
 import Linalg
+import SafeTensors
+import SystemMemory
 import VAE
 
 /// Everything that decides a training run. Flags and `--config FILE` fill the same struct; the run
@@ -59,9 +61,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public static let supportedActivations = ["relu", "leaky-relu", "tanh", "elu"]
 
     /// Rejects values no run could use, naming the flag, what it takes and what it got.
-    public func validate() throws {
+    /// With `source`, the values come from that settings file, and errors name its keys.
+    public func validate(source: String? = nil) throws {
         func bad(_ flag: String, _ expected: String, _ found: Any) -> ConfigError {
-            ConfigError("--\(flag) expects \(expected), got \(found)")
+            guard let source else { return ConfigError("--\(flag) expects \(expected), got \(found)") }
+            return ConfigError("\(source): key \"\(Self.key(ofFlag: flag))\" expects \(expected), got \(found)")
         }
         if epochs < 1 { throw bad("epochs", "a whole number of at least 1", epochs) }
         if batchSize < 1 || batchSize > Self.maximumBatchSize {
@@ -102,13 +106,30 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if out.isEmpty { throw bad("out", "a directory path", "an empty string") }
     }
 
+    /// The config-file key of a flag: its name in camelCase, but for the few whose key says more.
+    static func key(ofFlag flag: String) -> String {
+        let irregular = ["max-nonfinite-steps": "maxNonFiniteSteps", "eval": "evaluateTest",
+                         "explain-iwae": "explainIWAE", "explain-sample": "explainSamples"]
+        if let key = irregular[flag] { return key }
+        let words = flag.split(separator: "-")
+        return words.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+    }
+
     /// Reads a JSON config file; keys are the long flag names in camelCase (as in config.json).
     /// Keys left out keep their defaults; unknown keys are refused, since they are almost always typos.
     public static func load(path: String) throws -> TrainConfig {
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw ConfigError("\(path): cannot read the config file")
+        let bytes: [UInt8]
+        switch RegularFile.read(path, maximum: 16 << 20) {
+        case .success(let read): bytes = read
+        case .failure(let refusal): throw ConfigError("\(path): cannot read the config file: \(refusal)")
         }
-        return try decode(bytes, source: path)
+        if let key = DuplicateKeys.first(in: bytes) {
+            throw ConfigError("\(path): key \(key) is given more than once; a setting takes one value")
+        }
+        let config = try decode(Data(bytes), source: path)
+        // The file's values, before any flag: its errors name the file's key, not a flag.
+        try config.validate(source: path)
+        return config
     }
 
     /// The same from the bytes of a config file; `source` names it in errors.

@@ -28,6 +28,9 @@ public final class Trainer {
     let run: RunDirectory
     let resume: Bool
     let out: (String) -> Void
+    /// Keys of the arithmetic settings the command line chose (see `ArithmeticSettings`): on
+    /// resume they are kept and reported when they differ from the run's, the others restored.
+    public var explicitArithmetic: Set<String> = []
 
     /// `out` receives rank 0's report lines (epoch lines, notices); other ranks stay silent.
     public init(config: TrainConfig, communicator: Communicator, resume: Bool, out: @escaping (String) -> Void) throws {
@@ -77,6 +80,8 @@ public final class Trainer {
         let stop = StopRequest.install()
         /// Saves on rank 0 and records it; at an epoch's end also the share of the epoch it cost.
         func save(_ position: TrainingPosition, epochSeconds: Double? = nil) throws {
+            // Non-finite parameters never replace a checkpoint; the end of the run says so.
+            guard RunEnding.finite(model) else { return }
             try state.save(to: setup.store, position: position, comm: comm, config: config, modelConfig: setup.modelConfig,
                            datasetCount: setup.trainSet.count, log: out)
             guard comm.rank == 0, let saved = state.lastSaved else { return }
@@ -88,7 +93,7 @@ public final class Trainer {
 
         var summary = TrainSummary(steps: setup.position.globalStep, epochsCompleted: setup.position.epoch, samplesPerSecond: 0,
                                    stoppedBySignal: false, model: model, trainSet: setup.trainSet, testSet: setup.testSet)
-        var nonFiniteRun = 0
+        var nonFiniteRun = 0, lastGoodStep = setup.position.globalStep
         var epoch = setup.position.epoch
         var jobSamples = 0, jobSeconds = 0.0
 
@@ -119,6 +124,7 @@ public final class Trainer {
 
                 if result.finite {
                     nonFiniteRun = 0
+                    lastGoodStep = summary.steps
                     totals.recon += result.recon; totals.kl += result.kl; totals.rows += result.rows
                 } else {
                     nonFiniteRun += 1
@@ -194,6 +200,10 @@ public final class Trainer {
             if config.explain { out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)") }
         }
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
+        if let failure = RunEnding.failure(model: model, nonFiniteRun: nonFiniteRun, steps: summary.steps, lastGoodStep: lastGoodStep,
+                                           stoppedBySignal: summary.stoppedBySignal, lastSaved: state.lastSaved?.path, resumed: resume) {
+            throw failure
+        }
         summary.lastCheckpoint = state.lastSaved.map { ($0.path, $0.dataCRC32) }
         summary.samplesPerSecond = Double(jobSamples) / max(jobSeconds, 1e-9)
         return summary
@@ -216,6 +226,12 @@ public final class Trainer {
         }
         let dataSeconds = monotonicSeconds() - dataStart
         let modelConfig = try config.modelConfig(inputDim: trainSet.dimension)
+        // Everything the run will hold, against what this rank may take, before the model exists.
+        let rowsPerRank = (min(config.batchSize, trainSet.count) + size - 1) / size
+        _ = try comm.everyoneSucceeds("sizing the run's memory") {
+            try MemoryEstimate.training(config, model: modelConfig, rowsPerRank: rowsPerRank, trainSet: trainSet,
+                                        testSet: testSet, resume: resume).check()
+        }
         let model = VAEModel(config: modelConfig, seed: config.seed)
 
         try StartupAgreement(fields: [
@@ -247,19 +263,6 @@ public final class Trainer {
         } catch { throw AgreedError("\(error)") }
         let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
                                      worldSize: size, rank: rank, seed: config.seed)
-        // A batch share too large for this node fails here, on every rank, with the figures,
-        // instead of in an allocation that kills the process.
-        _ = try comm.everyoneSucceeds("sizing the workspace") {
-            let widths = modelConfig.encoderHidden + modelConfig.decoderHidden + [4 * modelConfig.latent]
-            let bytes = Double(sampler.maxShare) * Double(3 * modelConfig.inputDim + 3 * widths.reduce(0, +)) * 4
-            let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
-            let available = Double(ProcessInfo.processInfo.physicalMemory) / Double(max(1, local))
-            guard bytes < 0.5 * available else {
-                throw ConfigError(String(format: "--batch-size %d: a rank's %d rows need about %.1f GiB of activations, more than half of its share of this node's memory (%.1f GiB)",
-                                         config.batchSize, sampler.maxShare, bytes / 1_073_741_824, available / 1_073_741_824))
-            }
-        }
-
         let optimizer = Adam(count: model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
         let state = TrainingState(model: model, optimizer: optimizer)
         let store = CheckpointStore(runDirectory: run.path, keepLast: config.keepCheckpoints)
@@ -268,6 +271,7 @@ public final class Trainer {
         var position = TrainingPosition()
         if resume {
             position = try state.restoreNewest(from: store, comm: comm, modelConfig: modelConfig, sampler: sampler, log: out)
+            ArithmeticSettings.reconcile(savedJSON: state.savedArithmetic, explicit: explicitArithmetic).forEach(out)
             try comm.rootDecides { try run.writeConfig(config) }
         }
         try comm.broadcast(model.parameters, root: 0)

@@ -12,6 +12,8 @@ final class TrainingState {
     let optimizer: Adam
     /// Rank 0's newest write: where, its data checksum, and how long writing took.
     private(set) var lastSaved: CheckpointStore.Saved?
+    /// The arithmetic settings the checkpoint resumed from was computed with, on every rank.
+    private(set) var savedArithmetic: String?
 
     init(model: VAEModel, optimizer: Adam) {
         self.model = model
@@ -42,6 +44,7 @@ final class TrainingState {
             "seed": String(config.seed),
             "world_size": String(worldSize),
             "adam_step": String(optimizer.step),
+            ArithmeticSettings.metadataKey: ArithmeticSettings.currentJSON(),
         ]
     }
 
@@ -63,6 +66,7 @@ final class TrainingState {
     func restoreNewest(from store: CheckpointStore, comm: Communicator, modelConfig: ModelConfig,
                        sampler: ShardedSampler, log: (String) -> Void) throws -> TrainingPosition {
         var header = [Int64](repeating: 0, count: 5)  // found, epoch, step in epoch, global step, adam step
+        var arithmetic = ""
         try comm.rootDecides {
             guard let loaded = try store.loadNewestValid(warn: { log("warning: \($0)") }) else {
                 // Starting over would write its checkpoints over these, under the same names.
@@ -76,10 +80,13 @@ final class TrainingState {
             }
             let position = try install(loaded, modelConfig: modelConfig, sampler: sampler)
             log("resuming from \(loaded.path)")
+            arithmetic = loaded.metadata[ArithmeticSettings.metadataKey] ?? ""
             header = [1, Int64(position.epoch), Int64(position.stepInEpoch), Int64(position.globalStep), Int64(optimizer.step)]
         }
         try comm.broadcast(&header, root: 0)
         guard header[0] == 1 else { return TrainingPosition() }
+        arithmetic = try comm.broadcast(string: arithmetic, root: 0)
+        savedArithmetic = arithmetic.isEmpty ? nil : arithmetic
         try comm.broadcast(model.parameters, root: 0)
         try comm.broadcast(optimizer.m, root: 0)
         try comm.broadcast(optimizer.v, root: 0)

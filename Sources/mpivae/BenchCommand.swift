@@ -20,14 +20,18 @@ struct BenchCommand: ParsableCommand {
             """)
 
     @Option(help: "Batch per rank.") var batchSize: Int = 128
-    @Option(help: "Seconds of timed single-rank steps.") var seconds: Double = 4
+    @Option(help: "Seconds of timed single-rank steps (at most 3600).") var seconds: Double = 4
+    static let maximumSeconds: Double = 3600
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         guard (1...65536).contains(batchSize) else {
             throw ConfigError("--batch-size expects a whole number from 1 to 65536, got \(batchSize)")
         }
-        guard seconds > 0, seconds.isFinite else { throw ConfigError("--seconds expects a positive number, got \(seconds)") }
+        // Seven windows of --seconds each, twice over: an hour a window is already most of a day.
+        guard seconds > 0, seconds <= Self.maximumSeconds else {
+            throw ConfigError("--seconds expects a positive number of at most \(Int(Self.maximumSeconds)), got \(seconds)")
+        }
         BLASInfo.setThreads(1)
         try MPIRuntime.initialize()
         let comm = Communicator.world

@@ -21,16 +21,30 @@ struct CheckpointJob {
         return split
     }
 
-    init(checkpoint: String, blas: BLASThreadsOption, options: String,
+    /// `budget` adds what the command holds besides the data and the model (see `MemoryEstimate`).
+    init(checkpoint: String, blas: BLASThreadsOption, options: String, command: String,
+         budget: @escaping (inout MemoryEstimate, ModelConfig, [Dataset]) -> Void,
          load: () throws -> [(role: String, dataset: Dataset?)]) throws {
         try blas.apply()
+        try InputKinds.check("--checkpoint", checkpoint)
         try MPIRuntime.initialize()
         comm = Communicator.world
         let loaded = try comm.everyoneSucceeds("loading the data", load)
         try DataAgreement.check(loaded, on: comm)
         try StartupAgreement(fields: [("options", options)]).check(on: comm)
-        (model, metadata) = try CheckpointedModel.load(path: checkpoint, comm: comm)
+        let sets = loaded.compactMap(\.dataset)
+        (model, metadata) = try CheckpointedModel.load(path: checkpoint, comm: comm) { config in
+            var estimate = MemoryEstimate(command: command, advice: "use fewer importance samples or fewer ranks a node")
+            estimate.addHeld("data", bytes: sets.reduce(0) { $0 + MemoryEstimate.datasetBytes($1) })
+            estimate.addModel(config)
+            budget(&estimate, config, sets)
+            return estimate
+        }
         // Agreed data and one model: every rank reaches the same verdict below.
+        let nonFinite = UnsafeBufferPointer(model.parameters).reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        guard nonFinite == 0 else {
+            throw AgreedError("--checkpoint \(checkpoint): \(nonFinite) of its \(model.parameterCount) parameters are not finite (NaN or infinity); \(command) refuses them")
+        }
         guard let data = loaded.first?.dataset else { throw AgreedError("no data to work on") }
         self.data = data
         others = loaded.dropFirst().map(\.dataset)

@@ -23,7 +23,9 @@ struct EvaluateCommand: ParsableCommand {
             throw ConfigError("--iwae expects a whole number from 0 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
         let which = try CheckpointJob.split(split)
-        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas, options: "--iwae \(iwae) --seed \(seed)") {
+        try InputKinds.check("--data", data)
+        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas, options: "--iwae \(iwae) --seed \(seed)",
+                                    command: "evaluate", budget: { estimate, config, _ in estimate.addEvaluation(config) }) {
             [("data", try DataSource.load(data, split: which))]
         }
         let (comm, model, dataset) = (job.comm, job.model, job.data)

@@ -42,8 +42,12 @@ struct ExplainCommand: ParsableCommand {
             limeSettings = try lime ? ExplainCommand.limeSettings(samples: limeSamples, segments: limeSegments, kernelWidth: limeKernelWidth,
                                                                  baseline: limeBaseline, explained: limeExplained) : nil
         } catch let error as ExplainError { throw ConfigError(error.description) }
+        try InputKinds.check("--data", data)
         let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
-                                    options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)") {
+                                    options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)",
+                                    command: "explain", budget: { estimate, config, sets in
+                                        estimate.addExport(config, count: sets.first?.count ?? 0, neighbours: sets.dropFirst().first?.count ?? 0)
+                                    }) {
             [("data", try DataSource.load(data, split: which)),
              ("training data", noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))]
         }

@@ -15,7 +15,9 @@ struct InspectCommand: ParsableCommand {
         let parsed = try SafeTensorsFile.read(path: try CheckpointedModel.resolve(file))
         // The summary says, for each recorded checksum, whether it holds.
         let checksums = parsed.verifyChecksums()
-        print(parsed.summary(checksums: checksums))
+        // Names and metadata are the file's bytes: control characters are shown, never sent.
+        print(parsed.summary(checksums: checksums).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { ErrorReporting.oneLine(String($0)) }.joined(separator: "\n"))
         if checksums.anyFailed {
             throw ConfigError("\(file): a recorded checksum does not hold; the file is corrupt")
         }

@@ -115,6 +115,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // From the start: a signal while the data loads or MPI starts takes the same path as one
+        // during training (the first step is finished and saved), instead of killing the process.
+        StopSignals.install()
         try blas.apply()
         let config: TrainConfig
         if resume != nil {
@@ -123,13 +126,15 @@ struct TrainCommand: ParsableCommand {
             do { config = try resolvedConfig(comm: Communicator.world) } catch let e as ConfigError { throw AgreedError("\(e)") }
         } else {
             config = try resolvedConfig(comm: nil)
+            try InputKinds.check("--data", config.data)
             try MPIRuntime.initialize()
         }
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
-            print(line)
+            print(ErrorReporting.oneLine(line))
             fflush(stdout)
         }
+        if blas.blasThreads != nil { trainer.explicitArithmetic.insert("blas_threads") }
         let summary = try trainer.train()
         if config.explain && !summary.stoppedBySignal, let testSet = summary.testSet {
             var options = ExplainOptions(outDir: RunDirectory(path: config.out).explainPath)
@@ -160,7 +165,7 @@ struct TrainCommand: ParsableCommand {
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
                                           communicator: comm, checkpointInfo: info,
-                                          log: { if comm.rank == 0 { print($0); fflush(stdout) } })
+                                          log: { if comm.rank == 0 { print(ErrorReporting.oneLine($0)); fflush(stdout) } })
             }
             if comm.rank == 0 { print("explanations: \(options.outDir)/report.html") }
         }

@@ -11,7 +11,7 @@ TransportDefaults.apply()
 // requests print the full help and succeed.
 let command: ParsableCommand
 do {
-    command = try MPIVAE.parseAsRoot()
+    command = try MPIVAE.parseAsRoot(NegativeValues.attached(Array(CommandLine.arguments.dropFirst())))
 } catch {
     let code = MPIVAE.exitCode(for: error)
     if code == .success {

@@ -169,9 +169,10 @@ final class DataSourceTests: XCTestCase {
         assertDataError(try DataSource.load(dir + "/small.npy", split: .test), contains: ["small.labels.npy", "count mismatch", "3 labels for 2 samples"])
         try NPYWriter.write([1e300, 0], shape: [1, 2], to: dir + "/huge.npy")
         assertDataError(try DataSource.load(dir + "/huge.npy", split: .train), contains: ["huge.npy", "out of Float range"])
-        // Fewer than six samples: both splits are the whole file.
+        // Fewer than six samples: no test split to hold out, which asking for one says; training takes them all.
         try NPYWriter.write([UInt8](0..<10), shape: [5, 2], to: dir + "/five.npy")
-        XCTAssertEqual(try DataSource.load(dir + "/five.npy", split: .test).count, 5)
+        assertDataError(try DataSource.load(dir + "/five.npy", split: .test), contains: ["five.npy", "5 samples are too few"])
+        XCTAssertEqual(try DataSource.load(dir + "/five.npy", split: .train).count, 5)
     }
 
     func testRandomFilesThroughEveryLoaderFailCleanly() throws {

@@ -125,7 +125,8 @@ final class RoundTripTests: XCTestCase {
         XCTAssertThrowsError(try SafeTensorsFile.read(path: dir + "/missing.safetensors")) { e in
             XCTAssertTrue("\(e)".hasPrefix(dir + "/missing.safetensors: cannot open"), "\(e)")
         }
-        XCTAssertThrowsError(try SafeTensorsFile.read(path: dir)) { e in XCTAssertTrue("\(e)".contains("not a regular file")) }
+        XCTAssertThrowsError(try SafeTensorsFile.read(path: dir)) { e in XCTAssertTrue("\(e)".contains("is a directory, expected a file"), "\(e)") }
+        XCTAssertThrowsError(try SafeTensorsFile.read(path: "/dev/zero")) { e in XCTAssertTrue("\(e)".contains("character device"), "\(e)") }
     }
 
     func testSummaryListsTensorsMetadataAndChecksums() throws {
