@@ -207,13 +207,11 @@ public final class Evaluator {
     }
 
     private func encodeChunk(rows: Int) {
-        DenseStack.forward(act.encoderLayers, params: model.parameters.baseAddress!, rows: rows, input: x,
-                           outputs: act.encoderOutputs, activation: model.config.activation, lastIsLinear: true)
+        act.encoder.forward(rows: rows)
     }
 
     private func decodeChunk(rows: Int) {
-        DenseStack.forward(act.decoderLayers, params: model.parameters.baseAddress!, rows: rows, input: act.z,
-                           outputs: act.decoderOutputs, activation: model.config.activation, lastIsLinear: true)
+        act.decoder.forward(rows: rows)
     }
 
     // MARK: Posterior and decoder access
@@ -277,10 +275,8 @@ public final class Evaluator {
             encodeChunk(rows: rows)
             act.dheads.update(repeating: 0, count: rows * 2 * L)
             for r in 0..<rows { act.dheads[r * 2 * L + dimension] = 1 }
-            DenseStack.backward(act.encoderLayers, params: model.parameters.baseAddress!, grads: nil, rows: rows,
-                                g: act.dheads, inputs: act.encoderInputs, outputs: act.encoderOutputs,
-                                activation: model.config.activation, scratch: act.scratch,
-                                inputGradient: out + start * D)
+            act.encoder.backward(rows: rows, gradTop: act.dheads, topBiasDone: true, gradInput: out + start * D,
+                                 parameterGradients: false)
         }
     }
 
