@@ -195,7 +195,7 @@ public final class Trainer {
             return (train, test)
         }
         let dataSeconds = monotonicSeconds() - dataStart
-        let modelConfig = try config.modelConfig(inputDim: trainSet.dimension)
+        let modelConfig = try config.modelConfig(inputDim: trainSet.dimension, sampleShape: trainSet.sampleShape)
         let model = VAEModel(config: modelConfig, seed: config.seed)
 
         try StartupAgreement(fields: [
@@ -231,7 +231,8 @@ public final class Trainer {
         // instead of in an allocation that kills the process.
         _ = try comm.everyoneSucceeds("sizing the workspace") {
             let widths = modelConfig.encoderHidden + modelConfig.decoderHidden + [4 * modelConfig.latent]
-            let bytes = Double(sampler.maxShare) * Double(3 * modelConfig.inputDim + 3 * widths.reduce(0, +)) * 4
+            let bytes = Double(sampler.maxShare)
+                * Double(3 * modelConfig.inputDim + 3 * widths.reduce(0, +) + model.imageActivationValuesPerSample) * 4
             let local = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? 1
             let available = Double(ProcessInfo.processInfo.physicalMemory) / Double(max(1, local))
             guard bytes < 0.5 * available else {

@@ -98,6 +98,13 @@ public final class VAEModel {
         (architecture.encoder + architecture.decoder).reduce(0) { $0 + 3 * $1.gemmFlopsPerSample.forward }
     }
 
+    /// Values a sample keeps in the buffers of layers other than dense ones (outputs, unfolded
+    /// inputs, scratch), for sizing checks before the workspace is allocated; 0 for an MLP.
+    public var imageActivationValuesPerSample: Int {
+        (architecture.encoder + architecture.decoder).filter { !($0 is DenseDefinition) }
+            .reduce(0) { $0 + 2 * $1.output.count + 2 * $1.scratchPerRow }
+    }
+
     /// Every layer of the model, one line each, shapes included.
     public var layerSummary: [String] { architecture.summary }
 }
