@@ -23,7 +23,8 @@ public enum ExplainExport {
             throw ExplainError("explain: training data \(t.name): expected samples of \(dataset.dimension) values like the evaluation data, found \(t.dimension)")
         }
         let rank = communicator?.rank ?? 0, size = communicator?.size ?? 1
-        let range = ShardedSampler.contiguousShare(of: dataset.count, rank: rank, worldSize: size)
+        // Whole canonical blocks a rank: a sample's values are then the same on any rank count.
+        let range = EvaluationBlocks.share(samples: dataset.count, rank: rank, worldSize: size)
         let quiet = rank != 0
         if !quiet { log("explain: \(dataset.count) samples of \(dataset.name) over \(size) rank(s), IWAE K=\(options.iwaeK)") }
         var reported = 0

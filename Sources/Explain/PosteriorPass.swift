@@ -9,7 +9,7 @@ enum PosteriorPass {
                     progress: (Int) -> Void = { _ in }) -> PosteriorArrays {
         let d = model.config.latent, D = model.config.inputDim
         let batch = max(1, min(options.batchSize, max(range.count, 1)))
-        let evaluator = Evaluator(model: model, maxBatch: batch)
+        let evaluator = Evaluator(model: model)
         var input = [Float](repeating: 0, count: batch * D)
         var mu = [Float](repeating: 0, count: batch * d), logvar = mu
         var arrays = PosteriorArrays(latent: d, reservingCapacity: range.count)
@@ -22,11 +22,12 @@ enum PosteriorPass {
             let evals = input.withUnsafeBufferPointer { x -> [PerSampleEval] in
                 mu.withUnsafeMutableBufferPointer { m in
                     logvar.withUnsafeMutableBufferPointer { l in
-                        evaluator.encode(batch: b, input: x.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!)
+                        evaluator.encode(batch: b, input: x.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
+                                         firstIndex: start)
                     }
                 }
-                // The noise is keyed by the global sample index, so the result of a sample does
-                // not depend on which rank or batch it fell in.
+                // The noise and the product a sample travels in are keyed by its global index, so
+                // its result does not depend on which rank or batch it fell in.
                 return evaluator.evaluate(batch: b, input: x.baseAddress!, noiseSeed: options.seed,
                                           firstSampleIndex: start, iwaeK: options.iwaeK)
             }

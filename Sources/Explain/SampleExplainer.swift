@@ -20,7 +20,7 @@ struct SampleExplainer {
         let batch = max(options.batchSize, 256)
         while start < train.count {
             let b = min(batch, train.count - start)
-            mu += probe.encode(train.rows(Array(start..<(start + b))), rows: b).mu
+            mu += probe.encode(train.rows(Array(start..<(start + b))), rows: b, firstIndex: start).mu
             start += b
         }
         log("explain: encoded \(train.count) training samples for nearest neighbours")

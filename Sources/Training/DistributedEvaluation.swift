@@ -12,14 +12,18 @@ public struct EvaluationResult {
 }
 
 /// Mean -ELBO (and optionally the IWAE bound) over a dataset, each rank taking a contiguous share
-/// of its samples. The noise of sample i is keyed by i, so the result does not depend on the rank
-/// count beyond the order of a few floating-point sums.
+/// of whole canonical blocks (`EvaluationBlocks`). A sample's noise is keyed by its index and its
+/// products are those of its block, so its terms are the same bit for bit on any rank count; the
+/// means are too: each block's terms are summed in sample order, the block sums travel in one
+/// allreduce in which every slot has one contributor (a sum with zeros is exact in any order), and
+/// every rank adds them up in block order.
 public final class DistributedEvaluation {
     let model: VAEModel
     let dataset: Dataset
     let comm: Communicator
     let seed: UInt64
-    let batch = 256
+    /// Samples per evaluator call: four blocks, for progress reports and a bounded input buffer.
+    let batch = 4 * EvaluationBlocks.rows
     // Allocated once: the trainer evaluates after every epoch.
     let evaluator: Evaluator
     let input: FloatBuffer
@@ -29,34 +33,38 @@ public final class DistributedEvaluation {
         self.dataset = dataset
         self.comm = comm
         self.seed = seed
-        evaluator = Evaluator(model: model, maxBatch: batch)
+        evaluator = Evaluator(model: model)
         input = FloatBuffer(count: batch * dataset.dimension)
     }
 
     /// `progress` hears (done, share) for this rank's share after each batch: long IWAE runs
     /// should show they are alive.
     public func run(iwaeK: Int = 0, progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
-        let range = ShardedSampler.contiguousShare(of: dataset.count, rank: comm.rank, worldSize: comm.size)
-        let dim = dataset.dimension
-        // recon, kl, -log p(x) (IWAE), count
-        var sums = [Double](repeating: 0, count: 4)
+        let range = EvaluationBlocks.share(samples: dataset.count, rank: comm.rank, worldSize: comm.size)
+        let dim = dataset.dimension, B = EvaluationBlocks.rows
+        // Per block: recon, kl, -log p(x) (IWAE).
+        var sums = [Double](repeating: 0, count: 3 * EvaluationBlocks.count(samples: dataset.count))
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
             for r in 0..<n { dataset.copySample(start + r, into: input.pointer + r * dim) }
             let results = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed,
                                              firstSampleIndex: start, iwaeK: iwaeK)
-            for e in results {
-                sums[0] += e.recon; sums[1] += e.kl
-                sums[2] += e.iwaeNLL ?? 0
+            for (r, e) in results.enumerated() {
+                let slot = 3 * ((start + r) / B)
+                sums[slot] += e.recon; sums[slot + 1] += e.kl
+                sums[slot + 2] += e.iwaeNLL ?? 0
             }
-            sums[3] += Double(n)
             start += n
             progress?(start - range.lowerBound, range.count)
         }
         try comm.allreduce(&sums, op: .sum)
-        let count = max(sums[3], 1)
-        return EvaluationResult(negELBO: (sums[0] + sums[1]) / count, recon: sums[0] / count, kl: sums[1] / count,
-                                negLogLikelihood: iwaeK > 0 ? sums[2] / count : nil, count: Int(sums[3]))
+        var recon = 0.0, kl = 0.0, nll = 0.0
+        for b in stride(from: 0, to: sums.count, by: 3) {
+            recon += sums[b]; kl += sums[b + 1]; nll += sums[b + 2]
+        }
+        let count = Double(max(dataset.count, 1))
+        return EvaluationResult(negELBO: (recon + kl) / count, recon: recon / count, kl: kl / count,
+                                negLogLikelihood: iwaeK > 0 ? nll / count : nil, count: dataset.count)
     }
 }

@@ -13,33 +13,36 @@ public struct PerSampleEval: Equatable {
 }
 
 /// Single-process inference: ELBO and IWAE per sample, encode, decode, per-dimension KL and
-/// saliency. Every entry point accepts any `batch` and works through it in chunks of `maxBatch`
-/// rows, so memory stays bounded by the chunk size (IWAE decodes its K samples in chunks of
-/// `decodeRows` latent rows).
+/// saliency. Every entry point accepts any `batch` and works through it in the canonical blocks of
+/// `EvaluationBlocks`: the row at `firstSampleIndex + r` is computed at row
+/// `(firstSampleIndex + r) % EvaluationBlocks.rows` of products of exactly that many rows, so its
+/// result is the same bit for bit however the caller batches its calls and whatever rank it runs
+/// on. IWAE decodes its K samples `iwaeSamplesPerDecode` at a time for the whole block.
 public final class Evaluator {
     public let model: VAEModel
-    public let maxBatch: Int
-    /// Latent rows decoded per GEMM chunk in IWAE (K samples of several inputs share a chunk).
-    public let decodeRows: Int
+    /// Rows of every encoder product and of the ELBO's decoder product.
+    public static let blockRows = EvaluationBlocks.rows
+    /// Importance samples of a block decoded in one product (8 x 64 = 512 latent rows); the last
+    /// group of a K that is not a multiple has K mod 8, a shape fixed by K alone.
+    public static let iwaeSamplesPerDecode = 8
 
     private let arena: BufferArena
-    /// The chunk's input rows, copied (and binarized) from the caller's.
+    /// The block's input rows, copied (and binarized) from the caller's; absent rows are zeros.
     private let x: UnsafeMutablePointer<Float>
     private let act: ForwardActivations
     private let epsRow: UnsafeMutablePointer<Float>
     private let sigma: UnsafeMutablePointer<Float>
     private var halfLogVarSum: [Double]
     private let reconScratch: UnsafeMutablePointer<Float>
+    /// The block's input gradient (saliency), copied out for the present rows.
+    private let inputGradient: UnsafeMutablePointer<Float>
     private var logRatio: [Double]
-    private var owner: [Int]
     private var lseMax: [Double]
     private var lseSum: [Double]
 
-    public init(model: VAEModel, maxBatch: Int) {
+    public init(model: VAEModel) {
         self.model = model
-        self.maxBatch = max(1, maxBatch)
-        decodeRows = max(self.maxBatch, 512)
-        let R = self.maxBatch, Rd = decodeRows
+        let R = Self.blockRows, Rd = Self.blockRows * Self.iwaeSamplesPerDecode
         let c = model.config
         var arena = BufferArena()
         x = arena.make(R * c.inputDim)
@@ -47,21 +50,28 @@ public final class Evaluator {
         epsRow = arena.make(c.latent)
         sigma = arena.make(R * c.latent)
         reconScratch = arena.make(c.inputDim)
+        inputGradient = arena.make(R * c.inputDim)
         self.arena = arena
         logRatio = Array(repeating: 0, count: Rd)
-        owner = Array(repeating: 0, count: Rd)
         lseMax = Array(repeating: 0, count: R)
         lseSum = Array(repeating: 0, count: R)
         halfLogVarSum = Array(repeating: 0, count: R)
     }
 
+    /// Callers used to pick the product size; it is canonical now, so `maxBatch` changes nothing.
+    @available(*, deprecated, message: "evaluation products have a fixed size (EvaluationBlocks.rows); use init(model:)")
+    public convenience init(model: VAEModel, maxBatch: Int) {
+        self.init(model: model)
+    }
+
     // MARK: ELBO and IWAE
 
     /// Per-sample −ELBO, recon, KL and (if `iwaeK > 0`) the IWAE estimate of −log p(x) for the
-    /// rows of `input` (`batch x inputDim`). Noise comes from the counter RNG keyed by
-    /// (`noiseSeed`, sample index = `firstSampleIndex + row`), so results do not depend on how
-    /// the rows are split across calls or ranks. With dynamic binarization the rows are binarized
-    /// from the same key.
+    /// rows of `input` (`batch x inputDim`), which are the samples at global indices
+    /// `firstSampleIndex...`. Noise comes from the counter RNG keyed by (`noiseSeed`, global sample
+    /// index) and the products are the canonical blocks of those indices, so results do not depend
+    /// on how the rows are split across calls or ranks. With dynamic binarization the rows are
+    /// binarized from the same key.
     public func evaluate(batch: Int, input: UnsafePointer<Float>, noiseSeed: UInt64, firstSampleIndex: Int,
                          iwaeK: Int) -> [PerSampleEval] {
         let L = model.config.latent
@@ -78,7 +88,8 @@ public final class Evaluator {
     }
 
     /// The same with explicit noise: `eps` is `batch x latent`; `iwaeEps` is `iwaeK x batch x latent`
-    /// (sample-major, as the reference fixture stores it). Inputs are used as given (no binarization).
+    /// (sample-major, as the reference fixture stores it). Inputs are used as given (no
+    /// binarization); rows are placed as samples `0..<batch`.
     public func evaluate(batch: Int, input: UnsafePointer<Float>, eps: UnsafePointer<Float>,
                          iwaeEps: UnsafePointer<Float>?, iwaeK: Int) -> [PerSampleEval] {
         let L = model.config.latent
@@ -88,82 +99,88 @@ public final class Evaluator {
                         iwaeEps: { row, kk, dst in dst.update(from: iwaeEps! + (kk * batch + row) * L, count: L) })
     }
 
+    /// `eps(row, dst)` and `iwaeEps(row, k, dst)` take the caller's row index.
     private func evaluate(
         batch: Int, input: UnsafePointer<Float>, iwaeK: Int, binarizeSeed: UInt64?, firstSampleIndex: Int,
         eps: (Int, UnsafeMutablePointer<Float>) -> Void,
         iwaeEps: (Int, Int, UnsafeMutablePointer<Float>) -> Void
     ) -> [PerSampleEval] {
+        precondition(firstSampleIndex >= 0, "evaluate: negative firstSampleIndex \(firstSampleIndex)")
         let c = model.config
-        let D = c.inputDim, L = c.latent
-        var results: [PerSampleEval] = []
-        results.reserveCapacity(max(0, batch))
-        var start = 0
-        while start < batch {
-            let rows = min(maxBatch, batch - start)
-            x.update(from: input + start * D, count: rows * D)
+        let D = c.inputDim, L = c.latent, B = Self.blockRows
+        var results = [PerSampleEval](repeating: PerSampleEval(negativeELBO: 0, recon: 0, kl: 0, iwaeNLL: nil),
+                                      count: max(0, batch))
+        EvaluationBlocks.forEachPiece(first: firstSampleIndex, count: max(0, batch)) { offset, first, rows in
+            let present = first..<(first + rows)
+            loadBlock(input + offset * D, rows: present)
             if let seed = binarizeSeed {
-                for r in 0..<rows {
-                    NoiseGenerator.binarize(seed: seed, epoch: 0, sampleIndex: firstSampleIndex + start + r, x + r * D, count: D)
+                for p in present {
+                    NoiseGenerator.binarize(seed: seed, epoch: 0, sampleIndex: firstSampleIndex + offset + p - first,
+                                            x + p * D, count: D)
                 }
             }
-            encodeChunk(rows: rows)
+            encodeBlock()
 
             // One-sample ELBO.
-            var kls = [Double](repeating: 0, count: rows)
-            for r in 0..<rows {
-                eps(start + r, epsRow)
-                kls[r] = sampleLatent(row: r, eps: epsRow, into: act.z + r * L)
+            var kls = [Double](repeating: 0, count: B)
+            act.z.update(repeating: 0, count: B * L)
+            for p in present {
+                eps(offset + p - first, epsRow)
+                kls[p] = sampleLatent(row: p, eps: epsRow, into: act.z + p * L)
             }
-            decodeChunk(rows: rows)
-            for r in 0..<rows {
-                let recon = reconRow(act.output + r * D, target: x + r * D)
-                results.append(PerSampleEval(negativeELBO: recon + kls[r], recon: recon, kl: kls[r], iwaeNLL: nil))
+            decode(rows: B)
+            for p in present {
+                let recon = reconRow(act.output + p * D, target: x + p * D)
+                results[offset + p - first] = PerSampleEval(negativeELBO: recon + kls[p], recon: recon, kl: kls[p], iwaeNLL: nil)
             }
 
-            if iwaeK > 0 {
-                // σ and Σ logvar per row once, not once per importance sample.
-                for r in 0..<rows {
-                    lseMax[r] = -.infinity
-                    lseSum[r] = 0
-                    let lv = act.heads + r * 2 * L + L
-                    var sum = 0.0
-                    for j in 0..<L {
-                        sigma[r * L + j] = FastMath.exp(0.5 * lv[j])
-                        sum += Double(lv[j])
-                    }
-                    halfLogVarSum[r] = 0.5 * sum
+            guard iwaeK > 0 else { return }
+            // σ and Σ logvar per row once, not once per importance sample.
+            for p in present {
+                lseMax[p] = -.infinity
+                lseSum[p] = 0
+                let lv = act.heads + p * 2 * L + L
+                var sum = 0.0
+                for j in 0..<L {
+                    sigma[p * L + j] = FastMath.exp(0.5 * lv[j])
+                    sum += Double(lv[j])
                 }
-                let total = rows * iwaeK
-                var p = 0
-                while p < total {
-                    let count = min(decodeRows, total - p)
-                    for q in 0..<count {
-                        let r = (p + q) / iwaeK, k = (p + q) % iwaeK
-                        iwaeEps(start + r, k, epsRow)
-                        owner[q] = r
-                        logRatio[q] = importanceLogRatio(row: r, eps: epsRow, into: act.z + q * L)
+                halfLogVarSum[p] = 0.5 * sum
+            }
+            // Importance samples k0..<k0+group of the whole block in one product, sample-major:
+            // latent row (k - k0) * B + p, so a row's place depends on (k, p, K) only.
+            var k0 = 0
+            while k0 < iwaeK {
+                let group = min(Self.iwaeSamplesPerDecode, iwaeK - k0)
+                act.z.update(repeating: 0, count: group * B * L)
+                for g in 0..<group {
+                    for p in present {
+                        let q = g * B + p
+                        iwaeEps(offset + p - first, k0 + g, epsRow)
+                        logRatio[q] = importanceLogRatio(row: p, eps: epsRow, into: act.z + q * L)
                     }
-                    decodeChunk(rows: count)
-                    for q in 0..<count {
-                        let r = owner[q]
-                        let logw = logRatio[q] - reconRow(act.output + q * D, target: x + r * D)
+                }
+                decode(rows: group * B)
+                for g in 0..<group {
+                    for p in present {
+                        let q = g * B + p
+                        let logw = logRatio[q] - reconRow(act.output + q * D, target: x + p * D)
                         // Streaming logsumexp: rescale the running sum when a new maximum appears.
-                        if logw > lseMax[r] {
-                            lseSum[r] = lseSum[r] * Foundation.exp(lseMax[r] - logw) + 1
-                            lseMax[r] = logw
+                        if logw > lseMax[p] {
+                            lseSum[p] = lseSum[p] * Foundation.exp(lseMax[p] - logw) + 1
+                            lseMax[p] = logw
                         } else {
-                            lseSum[r] += Foundation.exp(logw - lseMax[r])
+                            lseSum[p] += Foundation.exp(logw - lseMax[p])
                         }
                     }
-                    p += count
                 }
-                let logK = Foundation.log(Double(iwaeK))
-                for r in 0..<rows {
-                    let bound = lseMax[r] + Foundation.log(lseSum[r]) - logK
-                    results[start + r].iwaeNLL = -bound
-                }
+                k0 += group
             }
-            start += rows
+            let logK = Foundation.log(Double(iwaeK))
+            for p in present {
+                let bound = lseMax[p] + Foundation.log(lseSum[p]) - logK
+                results[offset + p - first].iwaeNLL = -bound
+            }
         }
         return results
     }
@@ -206,86 +223,91 @@ public final class Evaluator {
         return r
     }
 
-    private func encodeChunk(rows: Int) {
-        act.encoder.forward(rows: rows)
+    /// Copies the caller's rows into block rows `rows` and zeros the others.
+    private func loadBlock(_ src: UnsafePointer<Float>, rows: Range<Int>) {
+        let D = model.config.inputDim, B = Self.blockRows
+        x.update(repeating: 0, count: rows.lowerBound * D)
+        (x + rows.lowerBound * D).update(from: src, count: rows.count * D)
+        (x + rows.upperBound * D).update(repeating: 0, count: (B - rows.upperBound) * D)
     }
 
-    private func decodeChunk(rows: Int) {
+    private func encodeBlock() {
+        act.encoder.forward(rows: Self.blockRows)
+    }
+
+    /// `rows` is `blockRows` or a whole IWAE group: fixed by the block layout, never by the caller.
+    private func decode(rows: Int) {
         act.decoder.forward(rows: rows)
     }
 
     // MARK: Posterior and decoder access
+    //
+    // `firstIndex` places row r of the call at global index firstIndex + r, hence at block row
+    // (firstIndex + r) % blockRows: pass the rows' indices in the dataset (or in whatever list the
+    // caller draws them from) to get the same values as any other call on the same rows.
 
     /// Posterior means and log-variances, each `batch x latent`.
     public func encode(batch: Int, input: UnsafePointer<Float>, mu: UnsafeMutablePointer<Float>,
-                       logvar: UnsafeMutablePointer<Float>) {
+                       logvar: UnsafeMutablePointer<Float>, firstIndex: Int = 0) {
         let D = model.config.inputDim, L = model.config.latent
-        forEachChunk(batch) { start, rows in
-            x.update(from: input + start * D, count: rows * D)
-            encodeChunk(rows: rows)
+        EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
+            loadBlock(input + offset * D, rows: first..<(first + rows))
+            encodeBlock()
             for r in 0..<rows {
-                (mu + (start + r) * L).update(from: act.heads + r * 2 * L, count: L)
-                (logvar + (start + r) * L).update(from: act.heads + r * 2 * L + L, count: L)
+                (mu + (offset + r) * L).update(from: act.heads + (first + r) * 2 * L, count: L)
+                (logvar + (offset + r) * L).update(from: act.heads + (first + r) * 2 * L + L, count: L)
             }
         }
     }
 
     /// KL(q(z_j|x) ‖ N(0,1)) of every latent dimension j, `batch x latent`; rows sum to the KL.
-    public func perDimensionKL(batch: Int, input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    public func perDimensionKL(batch: Int, input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                               firstIndex: Int = 0) {
         let D = model.config.inputDim, L = model.config.latent
-        forEachChunk(batch) { start, rows in
-            x.update(from: input + start * D, count: rows * D)
-            encodeChunk(rows: rows)
-            Reparameterization.perDimensionKL(heads: act.heads, rows: rows, latent: L, into: out + start * L)
+        EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
+            loadBlock(input + offset * D, rows: first..<(first + rows))
+            encodeBlock()
+            Reparameterization.perDimensionKL(heads: act.heads + first * 2 * L, rows: rows, latent: L, into: out + offset * L)
         }
     }
 
     /// Decoder mean images for latent rows `z` (`batch x latent`): sigmoid of the logits for
     /// Bernoulli, the mean itself for Gaussian. Output `batch x inputDim`.
-    public func decode(batch: Int, z zIn: UnsafePointer<Float>, output out: UnsafeMutablePointer<Float>) {
-        let D = model.config.inputDim, L = model.config.latent
+    public func decode(batch: Int, z zIn: UnsafePointer<Float>, output out: UnsafeMutablePointer<Float>,
+                       firstIndex: Int = 0) {
+        let D = model.config.inputDim, L = model.config.latent, B = Self.blockRows
         let output = act.output
-        var start = 0
-        while start < batch {
-            let rows = min(decodeRows, batch - start)
-            act.z.update(from: zIn + start * L, count: rows * L)
-            decodeChunk(rows: rows)
-            let dst = out + start * D
+        EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
+            act.z.update(repeating: 0, count: B * L)
+            (act.z + first * L).update(from: zIn + offset * L, count: rows * L)
+            decode(rows: B)
+            let src = output + first * D, dst = out + offset * D
             if model.config.likelihood == .bernoulli {
                 for i in 0..<(rows * D) {
-                    let l = output[i]
+                    let l = src[i]
                     let e = FastMath.exp(-abs(l))
                     dst[i] = l >= 0 ? 1 / (1 + e) : e / (1 + e)
                 }
             } else {
-                dst.update(from: output, count: rows * D)
+                dst.update(from: src, count: rows * D)
             }
-            start += rows
         }
     }
 
     /// Saliency: d mu[dimension] / d input for every row, `batch x inputDim`, through the same
     /// hand-written backward as training. `dimension` must be in 0..<latent.
     public func posteriorMeanGradient(batch: Int, input: UnsafePointer<Float>, dimension: Int,
-                                      into out: UnsafeMutablePointer<Float>) {
-        let D = model.config.inputDim, L = model.config.latent
+                                      into out: UnsafeMutablePointer<Float>, firstIndex: Int = 0) {
+        let D = model.config.inputDim, L = model.config.latent, B = Self.blockRows
         precondition(dimension >= 0 && dimension < L, "posteriorMeanGradient: dimension \(dimension) outside 0..<\(L)")
-        forEachChunk(batch) { start, rows in
-            x.update(from: input + start * D, count: rows * D)
-            encodeChunk(rows: rows)
-            act.dheads.update(repeating: 0, count: rows * 2 * L)
-            for r in 0..<rows { act.dheads[r * 2 * L + dimension] = 1 }
-            act.encoder.backward(rows: rows, gradTop: act.dheads, topBiasDone: true, gradInput: out + start * D,
+        EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
+            loadBlock(input + offset * D, rows: first..<(first + rows))
+            encodeBlock()
+            act.dheads.update(repeating: 0, count: B * 2 * L)
+            for r in first..<(first + rows) { act.dheads[r * 2 * L + dimension] = 1 }
+            act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: inputGradient,
                                  parameterGradients: false)
-        }
-    }
-
-    private func forEachChunk(_ batch: Int, _ body: (Int, Int) -> Void) {
-        var start = 0
-        while start < batch {
-            let rows = min(maxBatch, batch - start)
-            body(start, rows)
-            start += rows
+            (out + offset * D).update(from: inputGradient + first * D, count: rows * D)
         }
     }
 }

@@ -137,7 +137,7 @@ final class ArchitectureTests: XCTestCase {
         let model = VAEModel(config: config, seed: 9)
         let D = config.inputDim
         var x = (0..<D).map { Float(($0 * 29) % 13) / 13 }
-        let evaluator = Evaluator(model: model, maxBatch: 1)
+        let evaluator = Evaluator(model: model)
         var grad = [Float](repeating: 0, count: D)
         evaluator.posteriorMeanGradient(batch: 1, input: x, dimension: 1, into: &grad)
         func mean() -> Double {

@@ -33,7 +33,7 @@ final class ReferenceFixtureTests: XCTestCase {
             assertClose(g.map(Double.init), reference, rel: 1e-4, abs: 2e-6, "grad \(name)")
         }
 
-        let evaluator = Evaluator(model: model, maxBatch: 3)  // smaller than the batch: exercises chunking
+        let evaluator = Evaluator(model: model)
         let x = f.x.map(Float.init), eps = f.eps.map(Float.init), epsK = f.epsIWAE.map(Float.init)
         let results = evaluator.evaluate(batch: B, input: x, eps: eps, iwaeEps: epsK, iwaeK: f.iwaeSamples)
         assertClose(results.map(\.recon), c.reconPerSample, "recon per sample")

@@ -38,7 +38,7 @@ private func train(seed: UInt64, steps: Int, data: [Float], count: Int, config: 
 }
 
 private func meanNegativeELBO(_ model: VAEModel, data: [Float], count: Int, iwaeK: Int = 0) -> (elbo: Double, iwae: Double) {
-    let ev = Evaluator(model: model, maxBatch: 32)
+    let ev = Evaluator(model: model)
     let results = ev.evaluate(batch: count, input: data, noiseSeed: 99, firstSampleIndex: 0, iwaeK: iwaeK)
     let elbo = results.map(\.negativeELBO).reduce(0, +) / Double(count)
     let iwae = results.compactMap(\.iwaeNLL).reduce(0, +) / Double(count)
