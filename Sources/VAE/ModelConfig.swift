@@ -184,14 +184,9 @@ public struct ModelConfig: Codable, Equatable {
     /// Channel counts and kernels bounded like widths, so no product of them overflows.
     private func checkSizes(_ specs: [LayerSpec]) throws {
         for spec in specs {
-            let sizes: [Int]
-            switch spec {
-            case .dense(let n): sizes = [n]
-            case .conv(let c, let k, let s, let p): sizes = [c, k, s, p ?? 0]
-            case .convTranspose(let c, let k, let s, let p, let o): sizes = [c, k, s, p ?? 0, o ?? 0]
-            case .maxPool(let k, let s, let p): sizes = [k, s, p]
-            }
-            if sizes.contains(where: { $0 > 4096 }) && !(sizes.count == 1 && sizes[0] <= Self.maximumWidth) {
+            if case .dense(let n) = spec {
+                if n > Self.maximumWidth { throw ConfigError("model config: layer \(spec): widths must be <= \(Self.maximumWidth)") }
+            } else if spec.sizes.contains(where: { $0 > 4096 }) {
                 throw ConfigError("model config: layer \(spec): channels, kernel, stride and padding must be <= 4096")
             }
         }

@@ -14,6 +14,16 @@ public enum LayerSpec: Equatable, Hashable, Sendable, Codable, CustomStringConve
     case convTranspose(channels: Int, kernel: Int, stride: Int, padding: Int?, outputPadding: Int?)
     case maxPool(kernel: Int, stride: Int, padding: Int)
 
+    /// Every number the entry holds (size checks).
+    public var sizes: [Int] {
+        switch self {
+        case .dense(let n): return [n]
+        case .conv(let c, let k, let s, let p): return [c, k, s, p ?? 0]
+        case .convTranspose(let c, let k, let s, let p, let o): return [c, k, s, p ?? 0, o ?? 0]
+        case .maxPool(let k, let s, let p): return [k, s, p]
+        }
+    }
+
     public var description: String {
         switch self {
         case .dense(let n): return "dense:\(n)"
