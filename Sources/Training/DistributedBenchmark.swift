@@ -41,7 +41,7 @@ public enum DistributedBenchmark {
     public static func run(comm: Communicator, config base: TrainConfig, windows: Int = 7, stepsPerWindow: Int = 30) throws -> DistributedBenchmarkResult {
         var config = base
         let data = SyntheticData.make(count: 4096, factors: 3, seed: config.seed)
-        let modelConfig = try config.modelConfig(inputDim: data.dimension)
+        let modelConfig = try config.modelConfig(inputDim: data.dimension, sampleShape: data.sampleShape)
         let batchPerRank = config.batchSize
 
         // Each rank in a world of its own, same code path, allreduce of one rank included: rank 0

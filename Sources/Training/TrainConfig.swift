@@ -18,6 +18,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Decoder widths; nil mirrors `hidden`.
     public var decoderHidden: [Int]?
     public var activation = "relu"
+    /// mlp (the dense layers of hidden / decoderHidden), conv or alexnet; encoder and decoder,
+    /// when given, replace the preset's entries (e.g. "conv:32k4s2,conv:64k4s2,dense:256").
+    public var architecture = "mlp"
+    public var encoder: String?
+    public var decoder: String?
     /// bernoulli | gaussian (fixed variance) | gaussian-learned
     public var likelihood = "bernoulli"
     public var gaussianVariance: Float = 1
@@ -79,6 +84,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if let d = decoderHidden, d.contains(where: { $0 < 1 }) {
             throw bad("decoder-hidden", "positive widths", d.map(String.init).joined(separator: ","))
         }
+        if !ArchitecturePreset.names.contains(architecture) {
+            throw bad("architecture", ArchitecturePreset.names.joined(separator: "|"), architecture)
+        }
+        if let encoder { _ = try LayerSpec.parseList(encoder, flag: "encoder") }
+        if let decoder { _ = try LayerSpec.parseList(decoder, flag: "decoder") }
         if !Self.supportedActivations.contains(activation) {
             throw bad("activation", Self.supportedActivations.joined(separator: "|"), activation)
         }
@@ -181,6 +191,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case "String": return "a string"
         case "Array<Int>": return "a list of whole numbers"
         case "Optional<Array<Int>>": return "a list of whole numbers or null"
+        case "Optional<String>": return "a string or null"
         case let other: return "a value of type \(other)"
         }
     }
@@ -207,8 +218,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 }
 
 extension TrainConfig {
-    /// The model these settings describe, for data of `inputDim` values a sample.
-    public func modelConfig(inputDim: Int) throws -> ModelConfig {
+    /// The model these settings describe, for data of `inputDim` values a sample shaped
+    /// `sampleShape` (what convolutions read as an image).
+    public func modelConfig(inputDim: Int, sampleShape: [Int]? = nil) throws -> ModelConfig {
         guard inputDim <= ModelConfig.maximumWidth else {
             throw ConfigError("--data \(data): samples of \(inputDim) values are more than a model takes (at most \(ModelConfig.maximumWidth))")
         }
@@ -217,9 +229,30 @@ extension TrainConfig {
         }
         var lik = try Likelihood(parsing: likelihood)
         if case .gaussianFixed = lik { lik = .gaussianFixed(variance: gaussianVariance) }
-        let config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
+        var config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
                                  activation: act, likelihood: lik, beta: beta, binarize: binarize)
+        try applyArchitecture(to: &config, sampleShape: sampleShape ?? [inputDim])
         try config.validate()
         return config
+    }
+}
+
+extension TrainConfig {
+    /// The preset's or the flags' encoder and decoder entries, and the image shape when any of
+    /// them needs one. The MLP without --encoder / --decoder keeps the model config it always had.
+    func applyArchitecture(to config: inout ModelConfig, sampleShape: [Int]) throws {
+        let image = ArchitecturePreset.imageShape(sampleShape: sampleShape)
+        let preset = ArchitecturePreset.layers(architecture, imageSide: image.map { min($0[1], $0[2]) } ?? 0)
+        let enc = try encoder.map { try LayerSpec.parseList($0, flag: "encoder") } ?? preset?.encoder
+        let dec = try decoder.map { try LayerSpec.parseList($0, flag: "decoder") } ?? preset?.decoder
+        config.encoder = enc
+        config.decoder = dec
+        let spatial = (enc ?? []) + (dec ?? [])
+        if spatial.contains(where: { if case .dense = $0 { return false } else { return true } }) {
+            guard let image else {
+                throw ConfigError("--data \(data): samples of shape \(sampleShape) are not images; --architecture \(architecture)\(encoder.map { " --encoder \($0)" } ?? "")\(decoder.map { " --decoder \($0)" } ?? "") needs samples of [height, width] or [channels, height, width]")
+            }
+            config.inputShape = image
+        }
     }
 }

@@ -225,7 +225,7 @@ public final class Trainer {
             return (train, test)
         }
         let dataSeconds = monotonicSeconds() - dataStart
-        let modelConfig = try config.modelConfig(inputDim: trainSet.dimension)
+        let modelConfig = try config.modelConfig(inputDim: trainSet.dimension, sampleShape: trainSet.sampleShape)
         // Everything the run will hold, against what this rank may take, before the model exists.
         let rowsPerRank = (min(config.batchSize, trainSet.count) + size - 1) / size
         _ = try comm.everyoneSucceeds("sizing the run's memory") {

@@ -233,14 +233,12 @@ public final class Evaluator {
     }
 
     private func encodeBlock() {
-        DenseStack.forward(act.encoderLayers, params: model.parameters.baseAddress!, rows: Self.blockRows, input: x,
-                           outputs: act.encoderOutputs, activation: model.config.activation, lastIsLinear: true)
+        act.encoder.forward(rows: Self.blockRows)
     }
 
     /// `rows` is `blockRows` or a whole IWAE group: fixed by the block layout, never by the caller.
     private func decode(rows: Int) {
-        DenseStack.forward(act.decoderLayers, params: model.parameters.baseAddress!, rows: rows, input: act.z,
-                           outputs: act.decoderOutputs, activation: model.config.activation, lastIsLinear: true)
+        act.decoder.forward(rows: rows)
     }
 
     // MARK: Posterior and decoder access
@@ -308,10 +306,8 @@ public final class Evaluator {
             encodeBlock()
             act.dheads.update(repeating: 0, count: B * 2 * L)
             for r in first..<(first + rows) { act.dheads[r * 2 * L + dimension] = 1 }
-            DenseStack.backward(act.encoderLayers, params: model.parameters.baseAddress!, grads: nil, rows: B,
-                                g: act.dheads, inputs: act.encoderInputs, outputs: act.encoderOutputs,
-                                activation: model.config.activation, scratch: act.scratch,
-                                inputGradient: inputGradient)
+            act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: inputGradient,
+                                 parameterGradients: false)
             (out + offset * D).update(from: inputGradient + first * D, count: rows * D)
         }
     }

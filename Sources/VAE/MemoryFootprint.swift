@@ -4,9 +4,14 @@
 extension ModelConfig {
     /// Every tensor a model of this configuration has, by name, shape and place in the arena:
     /// what a checkpoint of it must hold.
-    public var tensorSpecs: [TensorSpec] { ParameterLayout(config: self).specs }
+    /// Empty when the configuration describes no valid architecture (building the model reports why).
+    public var tensorSpecs: [TensorSpec] { layout?.specs ?? [] }
 
-    public var parameterCount: Int { ParameterLayout(config: self).count }
+    public var parameterCount: Int { layout?.count ?? 0 }
+
+    private var layout: ParameterLayout? {
+        (try? ModelArchitecture(config: self)).map { ParameterLayout(architecture: $0, config: self) }
+    }
 
     /// Floats of one training workspace for `rows` rows of a rank's batch share.
     public func trainingWorkspaceFloats(rows: Int) -> Int {
@@ -22,12 +27,20 @@ extension ModelConfig {
             + latent + R * latent + inputDim + 5 * decodeRows
     }
 
+    /// Follows `LayerStack`: each layer's output, the private buffers of image layers (unfolded
+    /// patches, arg-max indices: counted as the stack's `imageActivationValuesPerSample` does), the
+    /// shared scratch, and the gradient pair of a stack that runs backward.
     func activationFloats(encoderRows: Int, decoderRows: Int, backpropagatesDecoder: Bool) -> Int {
-        let layout = ParameterLayout(config: self)
-        let encoder = layout.encoder + [layout.heads]
-        func widest(_ layers: [DenseSlot]) -> Int { layers.map { max($0.inDim, $0.outDim) }.max() ?? 1 }
-        let scratch = max(encoderRows * widest(encoder), backpropagatesDecoder ? decoderRows * widest(layout.decoder) : 0)
-        return encoder.reduce(0) { $0 + encoderRows * $1.outDim } + decoderRows * latent
-            + layout.decoder.reduce(0) { $0 + decoderRows * $1.outDim } + 2 * scratch + encoderRows * 2 * latent
+        guard let a = try? ModelArchitecture(config: self) else { return 0 }
+        func stack(_ layers: [any LayerDefinition], rows: Int, backward: Bool) -> Int {
+            let perRow = layers.reduce(0) { sum, l in
+                sum + l.output.count + (l is DenseDefinition ? 0 : l.output.count + 2 * l.scratchPerRow)
+            }
+            let scratch = layers.map(\.scratchPerRow).max() ?? 0
+            let widest = layers.map { max($0.input.count, $0.output.count) }.max() ?? 1
+            return rows * (perRow + scratch + (backward ? 2 * widest : 0))
+        }
+        return stack(a.encoder, rows: encoderRows, backward: true) + decoderRows * latent
+            + stack(a.decoder, rows: decoderRows, backward: backpropagatesDecoder) + encoderRows * a.latent.headWidth
     }
 }

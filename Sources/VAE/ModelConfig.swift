@@ -62,6 +62,20 @@ public struct ModelConfig: Codable, Equatable {
     public var beta: Float
     /// Dynamic binarization: each step scores x ~ Bernoulli(pixel) instead of the pixel.
     public var binarize: Bool
+    /// The architecture, when it is more than dense layers: encoder and decoder entries (see
+    /// `LayerSpec`) replacing `encoderHidden` / `decoderHidden`, and the data's image shape
+    /// `[channels, height, width]` that convolutions need. Absent (every checkpoint written
+    /// before these fields existed): today's MLP of `encoderHidden` / `decoderHidden`.
+    public var encoder: [LayerSpec]?
+    public var decoder: [LayerSpec]?
+    public var inputShape: [Int]?
+    /// The latent block; absent means the diagonal Gaussian, the only one so far.
+    public var variant: String?
+    public static let defaultVariant = "gaussian"
+
+    /// The encoder entries the factory builds from.
+    public var encoderLayers: [LayerSpec] { encoder ?? encoderHidden.map { .dense($0) } }
+    public var decoderLayers: [LayerSpec] { decoder ?? decoderHidden.map { .dense($0) } }
 
     public init(
         inputDim: Int, encoderHidden: [Int], latent: Int, decoderHidden: [Int]? = nil,
@@ -83,6 +97,7 @@ public struct ModelConfig: Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
+        case encoder, decoder, inputShape, variant
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.
@@ -96,6 +111,10 @@ public struct ModelConfig: Codable, Equatable {
         likelihood = try c.decodeIfPresent(Likelihood.self, forKey: .likelihood) ?? .bernoulli
         beta = try c.decodeIfPresent(Float.self, forKey: .beta) ?? 1
         binarize = try c.decodeIfPresent(Bool.self, forKey: .binarize) ?? false
+        self.encoder = try c.decodeIfPresent([LayerSpec].self, forKey: .encoder)
+        self.decoder = try c.decodeIfPresent([LayerSpec].self, forKey: .decoder)
+        inputShape = try c.decodeIfPresent([Int].self, forKey: .inputShape)
+        variant = try c.decodeIfPresent(String.self, forKey: .variant)
     }
 
     /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.
@@ -151,10 +170,28 @@ public struct ModelConfig: Codable, Equatable {
         if encoderHidden.count + decoderHidden.count > 64 {
             throw ConfigError("model config: at most 64 hidden layers, found \(encoderHidden.count + decoderHidden.count)")
         }
+        if encoderLayers.count + decoderLayers.count > 64 {
+            throw ConfigError("model config: at most 64 encoder and decoder entries, found \(encoderLayers.count + decoderLayers.count)")
+        }
+        try checkSizes(encoderLayers + decoderLayers)
         // Widths up to 2^24 and at most 64 layers keep this sum far from overflow.
-        let parameters = ParameterLayout(config: self).count
+        let parameters = try ParameterLayout(architecture: ModelArchitecture(config: self), config: self).count
         if parameters > Self.maximumParameters {
             throw ConfigError("model config: \(parameters) parameters, more than the \(Self.maximumParameters) supported")
+        }
+    }
+
+    /// Channel counts and kernels bounded like widths, so no product of them overflows.
+    private func checkSizes(_ specs: [LayerSpec]) throws {
+        for spec in specs {
+            if case .dense(let n) = spec {
+                if n > Self.maximumWidth { throw ConfigError("model config: layer \(spec): widths must be <= \(Self.maximumWidth)") }
+            } else if spec.sizes.contains(where: { $0 > 4096 }) {
+                throw ConfigError("model config: layer \(spec): channels, kernel, stride and padding must be <= 4096")
+            }
+        }
+        if let s = inputShape, s.contains(where: { $0 > Self.maximumWidth }) {
+            throw ConfigError("model config: inputShape \(s) has a side above \(Self.maximumWidth)")
         }
     }
 }

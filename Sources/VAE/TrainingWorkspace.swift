@@ -19,7 +19,8 @@ public final class TrainingWorkspace {
     private let epsStorage: FloatBuffer
     /// Rows of the batch, `maxBatch x inputDim`, filled by the caller (pixels in [0, 1] for Bernoulli).
     public var input: UnsafeMutableBufferPointer<Float> { inputStorage.buffer }
-    /// Reparameterization noise, `maxBatch x latent`, filled by the caller or `prepareNoise`.
+    /// Reparameterization noise, `maxBatch x noiseWidth` (the latent width for the Gaussian),
+    /// filled by the caller or `prepareNoise`.
     public var eps: UnsafeMutableBufferPointer<Float> { epsStorage.buffer }
 
     // Forward activations; the decoder output (logits / mean) is overwritten by its gradient in
@@ -39,13 +40,14 @@ public final class TrainingWorkspace {
         self.maxBatch = max(1, maxBatch)
         let B = self.maxBatch
         let c = model.config
-        let D = c.inputDim, L = c.latent
+        let D = c.inputDim
+        let latent = model.architecture.latent
         inputStorage = FloatBuffer(count: B * D)
-        epsStorage = FloatBuffer(count: B * L)
+        epsStorage = FloatBuffer(count: B * latent.noiseWidth)
         act = ForwardActivations(model: model, input: inputStorage.pointer, encoderRows: B, decoderRows: B,
                                  backpropagatesDecoder: true)
         var arena = BufferArena()
-        dz = arena.make(B * L)
+        dz = arena.make(B * latent.latent)
         lossAcc = arena.make(D)
         invVar = arena.make(D)
         self.arena = arena
@@ -55,12 +57,13 @@ public final class TrainingWorkspace {
     /// and binarizes `input` in place when the model asks for dynamic binarization.
     public func prepareNoise<C: Collection>(batch: Int, seed: UInt64, epoch: Int, sampleIndices: C)
     where C.Element: BinaryInteger {
-        let L = model.config.latent, D = model.config.inputDim
+        let latent = model.architecture.latent
+        let N = latent.noiseWidth, D = model.config.inputDim
         var row = 0
         for index in sampleIndices where row < batch {
             let s = Int(index)
-            NoiseGenerator.fillGaussian(seed: seed, epoch: epoch, sampleIndex: s, stream: NoiseGenerator.trainingStream,
-                                        into: epsStorage.pointer + row * L, count: L)
+            latent.fillNoise(seed: seed, epoch: epoch, sampleIndex: s, stream: NoiseGenerator.trainingStream,
+                             into: epsStorage.pointer + row * N)
             if model.config.binarize {
                 NoiseGenerator.binarize(seed: seed, epoch: epoch, sampleIndex: s, inputStorage.pointer + row * D, count: D)
             }
@@ -77,63 +80,58 @@ public final class TrainingWorkspace {
     public func forwardBackward(batch: Int, klWeight: Float, gradScale: Float) -> LossSums {
         precondition(batch >= 1 && batch <= maxBatch, "forwardBackward: batch \(batch) outside 1...\(maxBatch)")
         let c = model.config
-        let D = c.inputDim, L = c.latent, B = batch
+        let D = c.inputDim, B = batch
+        let latent = model.architecture.latent
         let P = model.parameters.baseAddress!
         let G = model.gradients.baseAddress!
         let x = UnsafePointer(inputStorage.pointer)
         var t0 = timing ? Clock.now() : 0
 
-        // Encoder and heads.
-        DenseStack.forward(act.encoderLayers, params: P, rows: B, input: x, outputs: act.encoderOutputs,
-                           activation: c.activation, lastIsLinear: true)
+        act.encoder.forward(rows: B)
         if timing { t0 = lap(t0, \.encoderForward) }
 
-        // z = mu + exp(logvar / 2) · eps, and KL per element accumulated over the batch.
-        let kl = Reparameterization.sample(heads: act.heads, eps: epsStorage.pointer, z: act.z, rows: B, latent: L)
+        // z from the heads and the noise, and the latent block's loss term summed over the batch.
+        let kl = latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: B)
         if timing { t0 = lap(t0, \.elementwise) }
 
-        DenseStack.forward(act.decoderLayers, params: P, rows: B, input: act.z, outputs: act.decoderOutputs,
-                           activation: c.activation, lastIsLinear: true)
+        act.decoder.forward(rows: B)
         if timing { t0 = lap(t0, \.decoderForward) }
 
-        // Likelihood and its gradient w.r.t. the decoder output, fused with the last bias gradient.
-        let last = act.decoderLayers[act.decoderLayers.count - 1]
+        // Likelihood and its gradient w.r.t. the decoder output, fused with the last bias gradient
+        // when that bias is one per output value.
+        let biasGrad = act.outputBiasGradient
         var recon: Double
         switch c.likelihood {
         case .bernoulli:
             LikelihoodKernels.bernoulliForwardBackward(
                 logits: act.output, target: x, rows: B, cols: D, gradScale: gradScale,
-                lossAcc: lossAcc, biasGrad: G + last.bias)
+                lossAcc: lossAcc, biasGrad: biasGrad)
             recon = Double(Reductions.sum(lossAcc, count: D))
         case .gaussianFixed(let variance):
             LikelihoodKernels.gaussianFixedForwardBackward(
                 mean: act.output, target: x, rows: B, cols: D, variance: variance, gradScale: gradScale,
-                lossAcc: lossAcc, biasGrad: G + last.bias)
+                lossAcc: lossAcc, biasGrad: biasGrad)
             recon = Double(Reductions.sum(lossAcc, count: D))
                 + Double(B * D) * (Double(LikelihoodKernels.halfLog2Pi) + 0.5 * Foundation.log(Double(variance)))
         case .gaussianLearned:
             let s = model.slots.likelihoodLogVar!
             LikelihoodKernels.gaussianLearnedForwardBackward(
                 mean: act.output, target: x, rows: B, cols: D, logVar: P + s, invVar: invVar, gradScale: gradScale,
-                lossAcc: lossAcc, biasGrad: G + last.bias, logVarGrad: G + s)
+                lossAcc: lossAcc, biasGrad: biasGrad, logVarGrad: G + s)
             recon = Double(Reductions.sum(lossAcc, count: D)) + Double(B * D) * Double(LikelihoodKernels.halfLog2Pi)
         }
         if timing { t0 = lap(t0, \.likelihood) }
 
-        DenseStack.backward(act.decoderLayers, params: P, grads: G, rows: B, g: act.output,
-                            inputs: act.decoderInputs, outputs: act.decoderOutputs, activation: c.activation,
-                            scratch: act.scratch, inputGradient: dz)
+        act.decoder.backward(rows: B, gradTop: act.output, topBiasDone: act.outputBiasFused, gradInput: dz,
+                             parameterGradients: true)
         if timing { t0 = lap(t0, \.decoderBackward) }
 
-        Reparameterization.backward(heads: act.heads, eps: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
-                                    rows: B, latent: L, klScale: klWeight * gradScale,
-                                    biasGrad: G + model.slots.heads.bias)
+        latent.backward(heads: act.heads, noise: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
+                        rows: B, termScale: klWeight * gradScale, headBiasGradient: act.encoder.top.columnBiasGradient!)
         if timing { t0 = lap(t0, \.elementwise) }
 
         // The data need no gradient: the first encoder layer stops at its weight gradient.
-        DenseStack.backward(act.encoderLayers, params: P, grads: G, rows: B, g: act.dheads,
-                            inputs: act.encoderInputs, outputs: act.encoderOutputs, activation: c.activation,
-                            scratch: act.scratch, inputGradient: nil)
+        act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: nil, parameterGradients: true)
         if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
         return LossSums(recon: recon, kl: kl)
     }
@@ -149,7 +147,9 @@ public final class TrainingWorkspace {
 
     /// Read-only views for tests and tools: the heads `[mu | logvar]` per row, z, decoder output
     /// (valid after `forward`, before backward overwrites it).
-    public var headsView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: act.heads, count: maxBatch * 2 * model.config.latent) }
+    public var headsView: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: act.heads, count: maxBatch * model.architecture.latent.headWidth)
+    }
     public var zView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: act.z, count: maxBatch * model.config.latent) }
     public var outputView: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: act.output, count: maxBatch * model.config.inputDim) }
 
@@ -159,32 +159,21 @@ public final class TrainingWorkspace {
     /// Benchmarks only: it overwrites the gradients and activations with meaningless values.
     public func replayProducts(batch: Int) {
         precondition(batch >= 1 && batch <= maxBatch, "replayProducts: batch \(batch) outside 1...\(maxBatch)")
-        let c = model.config
-        let P = model.parameters.baseAddress!, G = model.gradients.baseAddress!
-        DenseStack.forward(act.encoderLayers, params: P, rows: batch, input: inputStorage.pointer, outputs: act.encoderOutputs,
-                           activation: c.activation, lastIsLinear: true, productsOnly: true)
-        DenseStack.forward(act.decoderLayers, params: P, rows: batch, input: act.z, outputs: act.decoderOutputs,
-                           activation: c.activation, lastIsLinear: true, productsOnly: true)
-        DenseStack.backward(act.decoderLayers, params: P, grads: G, rows: batch, g: act.output,
-                            inputs: act.decoderInputs, outputs: act.decoderOutputs, activation: c.activation,
-                            scratch: act.scratch, inputGradient: dz, productsOnly: true)
-        DenseStack.backward(act.encoderLayers, params: P, grads: G, rows: batch, g: act.dheads,
-                            inputs: act.encoderInputs, outputs: act.encoderOutputs, activation: c.activation,
-                            scratch: act.scratch, inputGradient: nil, productsOnly: true)
+        act.encoder.forward(rows: batch, productsOnly: true)
+        act.decoder.forward(rows: batch, productsOnly: true)
+        act.decoder.backward(rows: batch, gradTop: act.output, topBiasDone: act.outputBiasFused, gradInput: dz,
+                             parameterGradients: true, productsOnly: true)
+        act.encoder.backward(rows: batch, gradTop: act.dheads, topBiasDone: true, gradInput: nil,
+                             parameterGradients: true, productsOnly: true)
     }
 
     /// Forward only (no gradients): fills heads, z and the decoder output. Returns the KL sum.
     @discardableResult
     public func forward(batch: Int) -> Double {
         precondition(batch >= 1 && batch <= maxBatch, "forward: batch \(batch) outside 1...\(maxBatch)")
-        let c = model.config
-        let P = model.parameters.baseAddress!
-        DenseStack.forward(act.encoderLayers, params: P, rows: batch, input: inputStorage.pointer,
-                           outputs: act.encoderOutputs, activation: c.activation, lastIsLinear: true)
-        let kl = Reparameterization.sample(heads: act.heads, eps: epsStorage.pointer, z: act.z, rows: batch,
-                                           latent: c.latent)
-        DenseStack.forward(act.decoderLayers, params: P, rows: batch, input: act.z, outputs: act.decoderOutputs,
-                           activation: c.activation, lastIsLinear: true)
+        act.encoder.forward(rows: batch)
+        let kl = model.architecture.latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: batch)
+        act.decoder.forward(rows: batch)
         return kl
     }
 }

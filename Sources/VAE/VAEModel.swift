@@ -20,13 +20,19 @@ public final class VAEModel {
     /// The gradients followed by `gradientTailCount` free slots, contiguous.
     public var gradientsWithTail: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
     let slots: ParameterLayout
+    let architecture: ModelArchitecture
 
     /// Deterministic initialization from `seed` (PyTorch's nn.Linear default: weights and biases
     /// uniform in ±1/sqrt(fan_in)); a learned log-variance starts at 0. `config` must be valid
     /// (see `ModelConfig.validate`); the throwing `init(validating:seed:)` checks it first.
     public init(config: ModelConfig, seed: UInt64) {
         self.config = config
-        slots = ParameterLayout(config: config)
+        do {
+            architecture = try ModelArchitecture(config: config)
+        } catch {
+            preconditionFailure("VAEModel: invalid config (validate it first): \(error)")
+        }
+        slots = ParameterLayout(architecture: architecture, config: config)
         layout = slots.specs
         parameterStorage = FloatBuffer(count: slots.count)
         gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
@@ -42,25 +48,19 @@ public final class VAEModel {
     /// layer does not shift the values of the others.
     public func initialize(seed: UInt64) {
         let p = parameters.baseAddress!
-        for (index, spec) in layout.enumerated() {
+        for (index, (spec, rule)) in zip(layout, slots.initializations).enumerated() {
             let dst = p + spec.offset
-            if spec.name == "likelihood.logvar" {
+            switch rule {
+            case .zeros:
                 for i in 0..<spec.count { dst[i] = 0 }
-                continue
+            case .uniform(let fanIn):
+                let bound = 1 / Float(fanIn).squareRoot()
+                NoiseGenerator.fillUniform(seed: seed, epoch: index, sampleIndex: 0,
+                                           stream: NoiseGenerator.initStream, into: dst, count: spec.count)
+                for i in 0..<spec.count { dst[i] = (2 * dst[i] - 1) * bound }
             }
-            // fan_in: the weight's second dimension; a bias shares its weight's fan_in.
-            let fanIn = spec.shape.count == 2 ? spec.shape[1] : fanInOfBias(named: spec.name)
-            let bound = 1 / Float(fanIn).squareRoot()
-            NoiseGenerator.fillUniform(seed: seed, epoch: index, sampleIndex: 0,
-                                       stream: NoiseGenerator.initStream, into: dst, count: spec.count)
-            for i in 0..<spec.count { dst[i] = (2 * dst[i] - 1) * bound }
         }
         for i in 0..<parameterCount { gradients[i] = 0 }
-    }
-
-    private func fanInOfBias(named name: String) -> Int {
-        let weightName = String(name.dropLast("bias".count)) + "weight"
-        return layout.first(where: { $0.name == weightName })?.shape[1] ?? 1
     }
 
     /// The spec of tensor `name`, if the model has one.
@@ -85,21 +85,26 @@ public final class VAEModel {
     }
 
     /// FLOP of the GEMMs of one training step per sample, counted from the shapes the step issues
-    /// (forward, weight gradients, input gradients except the first encoder layer's).
+    /// (forward, weight gradients, input gradients except below the first encoder layer's).
     public var trainingGemmFlopsPerSample: Int {
-        var f = 0
-        let layers = slots.encoder + [slots.heads] + slots.decoder
-        for (i, l) in layers.enumerated() {
-            let mac = l.inDim * l.outDim
-            f += 2 * mac            // forward
-            f += 2 * mac            // weight gradient
-            if i > 0 { f += 2 * mac } // input gradient (skipped for the data)
-        }
-        return f
+        let all = architecture.encoder + architecture.decoder
+        let skipped = architecture.encoder.first(where: { !$0.parameters.isEmpty })?.gemmFlopsPerSample.inputGradient ?? 0
+        return all.reduce(0) { $0 + $1.gemmFlopsPerSample.forward + $1.gemmFlopsPerSample.weightGradient
+            + $1.gemmFlopsPerSample.inputGradient } - skipped
     }
 
     /// The design figure: forward + all input and weight gradients (3 × forward).
     public var fullGemmFlopsPerSample: Int {
-        (slots.encoder + [slots.heads] + slots.decoder).reduce(0) { $0 + 6 * $1.inDim * $1.outDim }
+        (architecture.encoder + architecture.decoder).reduce(0) { $0 + 3 * $1.gemmFlopsPerSample.forward }
     }
+
+    /// Values a sample keeps in the buffers of layers other than dense ones (outputs, unfolded
+    /// inputs, scratch), for sizing checks before the workspace is allocated; 0 for an MLP.
+    public var imageActivationValuesPerSample: Int {
+        (architecture.encoder + architecture.decoder).filter { !($0 is DenseDefinition) }
+            .reduce(0) { $0 + 2 * $1.output.count + 2 * $1.scratchPerRow }
+    }
+
+    /// Every layer of the model, one line each, shapes included.
+    public var layerSummary: [String] { architecture.summary }
 }

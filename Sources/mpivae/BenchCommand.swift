@@ -23,6 +23,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds of timed single-rank steps (at most 3600).") var seconds: Double = 4
     static let maximumSeconds: Double = 3600
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "mlp (the benchmark model), conv or alexnet, on 28x28 images.") var architecture: String = "mlp"
+    @Option(help: "Encoder entries replacing the architecture's (as for train).") var encoder: String?
+    @Option(help: "Decoder entries replacing the architecture's (as for train).") var decoder: String?
 
     func run() throws {
         guard (1...65536).contains(batchSize) else {
@@ -37,10 +40,16 @@ struct BenchCommand: ParsableCommand {
         let comm = Communicator.world
         var config = TrainConfig()
         config.batchSize = batchSize
+        config.architecture = architecture
+        config.encoder = encoder
+        config.decoder = decoder
+        try config.validate()
+        let modelConfig = architecture == "mlp" && encoder == nil && decoder == nil
+            ? ModelConfig.benchmark : try config.modelConfig(inputDim: 784, sampleShape: [28, 28])
 
         var single: StepBenchmarkResult?
         if comm.rank == 0 {
-            single = StepBenchmark.run(batchSize: batchSize, seconds: seconds, repeats: 7)
+            single = StepBenchmark.run(batchSize: batchSize, seconds: seconds, repeats: 7, config: modelConfig)
         }
         try comm.barrier()
         let distributed = comm.size > 1 ? try DistributedBenchmark.run(comm: comm, config: config) : nil
@@ -53,12 +62,19 @@ struct BenchCommand: ParsableCommand {
             print(String(decoding: bytes, as: UTF8.self))
             return
         }
-        print("benchmark model: 784-512-256-(32)/32-256-512-784, ReLU, Bernoulli, Adam; \(single.parameterCount) parameters")
+        if modelConfig == ModelConfig.benchmark {
+            print("benchmark model: 784-512-256-(32)/32-256-512-784, ReLU, Bernoulli, Adam; \(single.parameterCount) parameters")
+        } else {
+            print("model on 28x28 images, ReLU, Bernoulli, Adam; \(single.parameterCount) parameters:")
+            for line in VAEModel(config: modelConfig, seed: 0).layerSummary { print("  \(line)") }
+        }
         print("BLAS: \(single.blasCore), \(single.blasThreads) thread")
         print(String(format: "sgemm peak (1024^3, this run): %.1f GFLOP/s", single.peakGFLOPS))
         print(String(format: "step at batch %d: %.0f samples/s (median of %d windows)", batchSize, single.samplesPerSecond, single.repeatSamplesPerSecond.count))
         print(String(format: "GEMM work: %.2f MFLOP/sample (design figure %.2f); step GEMM rate %.1f GFLOP/s",
                      single.gemmFlopsPerSample / 1e6, single.designFlopsPerSample / 1e6, single.stepGemmGFLOPS))
+        print(String(format: "time inside sgemm: %.1f%% of the step; outside it (im2col, col2im, pooling, activations, likelihood, noise, Adam): %.1f%%",
+                     100 * single.gemmTimeShare, 100 * (1 - single.gemmTimeShare)))
         print(String(format: "roofline at the measured peak: %.0f samples/s; this step reaches %.3f of it (%.3f counting the design's %.2f MFLOP/sample)",
                      single.rooflineSamplesPerSecond, single.rooflineRatio, single.designRooflineRatio, single.designFlopsPerSample / 1e6))
         print(String(format: "the step's products alone, back to back: %.1f GFLOP/s = %.3f of the peak; Adam alone, in cache: %.3f ms",

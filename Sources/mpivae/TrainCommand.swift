@@ -32,6 +32,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Latent dimensions (default \(trainDefaults.latent)).") var latent: Int?
     @Option(help: "Encoder hidden widths (default \(trainDefaults.hidden.map(String.init).joined(separator: ","))).") var hidden: String?
     @Option(help: "Decoder hidden widths (default: the encoder's, reversed).") var decoderHidden: String?
+    @Option(help: "mlp (dense layers of --hidden), conv (a small DCGAN-style pair) or alexnet (five convolutions with max pooling) (default \(trainDefaults.architecture)).")
+    var architecture: String?
+    @Option(help: "Encoder entries replacing the architecture's, e.g. conv:32k4s2,conv:64k4s2,dense:256 (dense:<width>, conv:<channels>k<kernel>s<stride>[p<padding>], pool:k<kernel>s<stride>[p<padding>]).")
+    var encoder: String?
+    @Option(help: "Decoder entries from z to the output, e.g. dense:256,convT:64k4s2,convT:32k4s2 (convT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>]: a <channels>-channel image a transposed convolution enlarges).")
+    var decoder: String?
     @Option(help: "relu, leaky-relu, tanh or elu (default \(trainDefaults.activation)).") var activation: String?
     @Option(help: "bernoulli (data in [0, 1]), gaussian or gaussian-learned (default \(trainDefaults.likelihood)).") var likelihood: String?
     @Option(help: "Variance of the fixed-variance Gaussian likelihood (default \(trainDefaults.gaussianVariance)).") var gaussianVariance: Float?
@@ -80,6 +86,9 @@ struct TrainCommand: ParsableCommand {
         if let latent { c.latent = latent }
         if let hidden { c.hidden = try Self.widths(hidden, flag: "hidden") }
         if let decoderHidden { c.decoderHidden = try Self.widths(decoderHidden, flag: "decoder-hidden") }
+        if let architecture { c.architecture = architecture }
+        if let encoder { c.encoder = encoder }
+        if let decoder { c.decoder = decoder }
         if let activation { c.activation = activation }
         if let likelihood { c.likelihood = likelihood }
         if let gaussianVariance { c.gaussianVariance = gaussianVariance }

@@ -1,0 +1,125 @@
+import Linalg
+
+/// A 2-D transposed convolution (PyTorch's nn.ConvTranspose2d), the adjoint of a convolution:
+/// weight `[in, out, k, k]`, bias `[out]`, output side (in − 1)·stride − 2·padding + k +
+/// outputPadding. Forward is one sgemm over the batch then col2im; backward im2col then two sgemm.
+struct ConvTranspose2DDefinition: LayerDefinition {
+    let name: String
+    let inChannels: Int
+    let inHeight: Int
+    let inWidth: Int
+    /// The convolution this layer is the adjoint of, seen from the output image: its unfolded
+    /// positions are this layer's input pixels.
+    let geometry: ConvGeometry
+    let outputPadding: Int
+    let activation: Activation?
+
+    init(name: String, input: TensorShape, outChannels: Int, kernel: Int, stride: Int, padding: Int,
+         outputPadding: Int, activation: Activation?) {
+        guard case .image(let c, let h, let w) = input else { preconditionFailure("ConvTranspose2D needs an image input") }
+        self.name = name
+        inChannels = c
+        inHeight = h
+        inWidth = w
+        let outH = (h - 1) * stride - 2 * padding + kernel + outputPadding
+        let outW = (w - 1) * stride - 2 * padding + kernel + outputPadding
+        geometry = ConvGeometry(channels: outChannels, height: outH, width: outW, kernel: kernel, stride: stride,
+                                padding: padding)
+        self.outputPadding = outputPadding
+        self.activation = activation
+    }
+
+    var input: TensorShape { .image(channels: inChannels, height: inHeight, width: inWidth) }
+    var output: TensorShape { .image(channels: geometry.channels, height: geometry.height, width: geometry.width) }
+    var description: String {
+        "\(name) convT \(input) -> \(output) (kernel \(geometry.kernelHeight), stride \(geometry.stride), padding \(geometry.padding), output padding \(outputPadding))"
+    }
+
+    var parameters: [ParameterDeclaration] {
+        let k = geometry.kernelHeight
+        // PyTorch takes fan_in from the weight's second dimension, which here is out channels.
+        let fanIn = geometry.patchSize
+        return [
+            ParameterDeclaration(name: "\(name).weight", shape: [inChannels, geometry.channels, k, k],
+                                 initialization: .uniform(fanIn: fanIn)),
+            ParameterDeclaration(name: "\(name).bias", shape: [geometry.channels], initialization: .uniform(fanIn: fanIn)),
+        ]
+    }
+
+    var inPositions: Int { inHeight * inWidth }
+
+    var gemmFlopsPerSample: GemmFlops {
+        let f = 2 * inChannels * geometry.patchSize * inPositions
+        return GemmFlops(forward: f, weightGradient: f, inputGradient: f)
+    }
+
+    /// The unfolded `[out·k·k, rows·inPositions]` matrix of forward and of backward.
+    var scratchPerRow: Int { geometry.patchSize * inPositions }
+
+    func bind(_ b: inout LayerBinding) -> any Layer {
+        ConvTranspose2DLayer(definition: self, binding: &b)
+    }
+}
+
+final class ConvTranspose2DLayer: Layer {
+    let g: ConvGeometry
+    let inChannels: Int
+    let inPositions: Int
+    let activation: Activation?
+    let input: UnsafeMutablePointer<Float>
+    let output: UnsafeMutablePointer<Float>
+    let weight, bias, weightGrad, biasGrad: UnsafeMutablePointer<Float>
+    let col: UnsafeMutablePointer<Float>
+    var columnBiasGradient: UnsafeMutablePointer<Float>? { nil }
+
+    init(definition d: ConvTranspose2DDefinition, binding b: inout LayerBinding) {
+        g = d.geometry
+        inChannels = d.inChannels
+        inPositions = d.inPositions
+        activation = d.activation
+        input = b.input
+        output = b.arena.make(b.rows * d.output.count)
+        weight = b.parameters + b.offsets[0]
+        bias = b.parameters + b.offsets[1]
+        weightGrad = b.gradients + b.offsets[0]
+        biasGrad = b.gradients + b.offsets[1]
+        // Forward needs nothing of it afterwards: the unfolded matrix is scratch both ways.
+        col = b.scratch
+    }
+
+    func forward(rows: Int, productsOnly: Bool) {
+        let n = rows * inPositions
+        // col[out·k·k, n] = W[in, out·k·k]^T · X[in, n]
+        Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: n, k: inChannels,
+                   alpha: 1, a: weight, lda: g.patchSize, b: input, ldb: n, beta: 0, c: col, ldc: n)
+        if productsOnly { return }
+        let outPositions = g.inPositions
+        Im2Col.col2im(col, geometry: g, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions,
+                      image: output)
+        ChannelKernels.biasActivate(output, rows: g.channels, cols: rows * outPositions, bias: bias, activation: activation)
+    }
+
+    func backward(rows: Int, gradOutput dy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                  parameterGradients: Bool, biasGradientDone: Bool, productsOnly: Bool) {
+        let n = rows * inPositions
+        let outPositions = g.inPositions
+        if !productsOnly {
+            if !biasGradientDone {
+                ChannelKernels.backward(dy, output: output, rows: g.channels, cols: rows * outPositions,
+                                        activation: activation, biasGrad: parameterGradients ? biasGrad : nil)
+            }
+            Im2Col.im2col(dy, geometry: g, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions,
+                          col: col)
+        }
+        if parameterGradients {
+            // dW[in, out·k·k] = X[in, n] · dcol[out·k·k, n]^T
+            Gemm.sgemm(transA: false, transB: true, m: inChannels, n: g.patchSize, k: n,
+                       alpha: 1, a: input, lda: n, b: col, ldb: n, beta: 0, c: weightGrad, ldc: g.patchSize)
+        }
+        if let dx = gradInput {
+            // dX[in, n] = W[in, out·k·k] · dcol[out·k·k, n]
+            Gemm.sgemm(transA: false, transB: false, m: inChannels, n: n, k: g.patchSize,
+                       alpha: 1, a: weight, lda: g.patchSize, b: col, ldb: n, beta: 0, c: dx, ldc: n)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Linalg
+
+/// A fully connected layer (PyTorch's nn.Linear): weight `[out, in]`, bias `[out]`, on flat
+/// tensors `[rows, in]`. The kernels are the ones the MLP has always used, so a stack of these
+/// issues the same calls in the same order as before the layers existed.
+struct DenseDefinition: LayerDefinition {
+    let name: String
+    let inDim: Int
+    let outDim: Int
+    let activation: Activation?
+    /// The tensors' names and arena order; a latent block may lay a head's tensors out its own way
+    /// (the Gaussian's mu and logvar weights side by side, then both biases), and gives them here.
+    let declared: [ParameterDeclaration]
+
+    init(name: String, inDim: Int, outDim: Int, activation: Activation?, parameters: [ParameterDeclaration]? = nil) {
+        self.name = name
+        self.inDim = inDim
+        self.outDim = outDim
+        self.activation = activation
+        declared = parameters ?? [
+            ParameterDeclaration(name: "\(name).weight", shape: [outDim, inDim], initialization: .uniform(fanIn: inDim)),
+            ParameterDeclaration(name: "\(name).bias", shape: [outDim], initialization: .uniform(fanIn: inDim)),
+        ]
+    }
+
+    var input: TensorShape { .flat(inDim) }
+    var output: TensorShape { .flat(outDim) }
+    var parameters: [ParameterDeclaration] { declared }
+    var description: String { "\(name) dense \(inDim) -> \(outDim)" }
+
+    var gemmFlopsPerSample: GemmFlops {
+        let f = 2 * inDim * outDim
+        return GemmFlops(forward: f, weightGradient: f, inputGradient: f)
+    }
+
+    var scratchPerRow: Int { 0 }
+
+    func bind(_ b: inout LayerBinding) -> any Layer { DenseLayer(definition: self, binding: &b) }
+}
+
+final class DenseLayer: Layer {
+    let inDim: Int
+    let outDim: Int
+    let activation: Activation?
+    let input: UnsafeMutablePointer<Float>
+    let output: UnsafeMutablePointer<Float>
+    let weight, bias, weightGrad, biasGrad: UnsafeMutablePointer<Float>
+    var columnBiasGradient: UnsafeMutablePointer<Float>? { biasGrad }
+
+    /// The weight comes first in the arena and the bias second unless the declaration names
+    /// other offsets: the first declared `[out, in]` tensor is the weight, the first `[out]` one
+    /// the bias (a head declared as two halves passes the offsets of the first half of each).
+    init(definition d: DenseDefinition, binding b: inout LayerBinding) {
+        inDim = d.inDim
+        outDim = d.outDim
+        activation = d.activation
+        input = b.input
+        output = b.arena.make(b.rows * d.outDim)
+        let w = d.declared.firstIndex { $0.shape.count == 2 } ?? 0
+        let bi = d.declared.firstIndex { $0.shape.count == 1 } ?? 1
+        weight = b.parameters + b.offsets[w]
+        bias = b.parameters + b.offsets[bi]
+        weightGrad = b.gradients + b.offsets[w]
+        biasGrad = b.gradients + b.offsets[bi]
+    }
+
+    func forward(rows: Int, productsOnly: Bool) {
+        Gemm.linear(rows: rows, inDim: inDim, outDim: outDim, x: input, w: weight, y: output)
+        if productsOnly { return }
+        if let activation {
+            ActivationKernels.biasActivate(output, rows: rows, cols: outDim, bias: bias, activation: activation)
+        } else {
+            ActivationKernels.biasAdd(output, rows: rows, cols: outDim, bias: bias)
+        }
+    }
+
+    func backward(rows: Int, gradOutput dy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                  parameterGradients: Bool, biasGradientDone: Bool, productsOnly: Bool) {
+        // The activation derivative and the bias gradient in one pass over dy, as the MLP always did
+        // (there it ran right after the layer above had written dy).
+        if !productsOnly && !biasGradientDone {
+            if parameterGradients {
+                if let activation {
+                    ActivationKernels.backward(dy, output: output, rows: rows, cols: outDim, activation: activation,
+                                               biasGrad: biasGrad)
+                } else {
+                    for j in 0..<outDim { biasGrad[j] = 0 }
+                    for i in 0..<rows {
+                        let r = dy + i * outDim
+                        for j in 0..<outDim { biasGrad[j] += r[j] }
+                    }
+                }
+            } else if let activation {
+                ActivationKernels.backwardNoBias(dy, output: output, rows: rows, cols: outDim, activation: activation)
+            }
+        }
+        if parameterGradients {
+            Gemm.weightGradient(rows: rows, inDim: inDim, outDim: outDim, dy: dy, x: input, dw: weightGrad)
+        }
+        if let dx = gradInput {
+            Gemm.inputGradient(rows: rows, inDim: inDim, outDim: outDim, dy: dy, w: weight, dx: dx)
+        }
+    }
+}
