@@ -29,7 +29,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "MPI", dependencies: ["CMPI"]),
-        .target(name: "Linalg", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        // Flushes subnormal floats from before OpenBLAS starts its threads (see its source).
+        .target(name: "CFloatEnvironment"),
+        .target(name: "Linalg", dependencies: ["CBLAS", "CFloatEnvironment"], swiftSettings: kernelFlags),
         // Not "Data": a module of that name would shadow Foundation.Data in every importer.
         .target(name: "Datasets", dependencies: ["CZlib"]),
         .target(name: "VAE", dependencies: ["Linalg"], swiftSettings: kernelFlags),

@@ -1,0 +1,82 @@
+import Foundation
+import Linalg
+
+/// How many subnormal floats one training step left in its buffers: what makes a step slow on
+/// CPUs that take a microcode path for them (Intel AVX-512 cores), and what flushing removes.
+public struct SubnormalCensus: Codable, Equatable {
+    /// Forward activations: every encoder and decoder layer's output but the last decoder one,
+    /// and z.
+    public var activations: Int
+    public var activationValues: Int
+    /// Gradients: the parameters' gradient and what backward leaves in its buffers (the decoder
+    /// output's gradient, the heads' and z's, the last hidden layers').
+    public var gradients: Int
+    public var gradientValues: Int
+    public var total: Int { activations + gradients }
+
+    public init(activations: Int = 0, activationValues: Int = 0, gradients: Int = 0, gradientValues: Int = 0) {
+        self.activations = activations
+        self.activationValues = activationValues
+        self.gradients = gradients
+        self.gradientValues = gradientValues
+    }
+}
+
+extension TrainingWorkspace {
+    /// The census of the buffers of the last `forwardBackward(batch:)`, for rows `0..<batch`.
+    /// A scan of the step's few megabytes: for benchmarks and checks, not for every step.
+    public func subnormalCensus(batch: Int) -> SubnormalCensus {
+        let B = min(max(batch, 1), maxBatch)
+        let c = model.config
+        var census = SubnormalCensus()
+        func activation(_ p: UnsafePointer<Float>, _ n: Int) {
+            census.activations += SubnormalMode.count(p, n)
+            census.activationValues += n
+        }
+        func gradient(_ p: UnsafePointer<Float>, _ n: Int) {
+            census.gradients += SubnormalMode.count(p, n)
+            census.gradientValues += n
+        }
+        for (layer, out) in zip(act.encoderLayers, act.encoderOutputs) { activation(out, B * layer.outDim) }
+        activation(act.z, B * c.latent)
+        for (layer, out) in zip(act.decoderLayers, act.decoderOutputs).dropLast() { activation(out, B * layer.outDim) }
+        // backward overwrote the decoder output with its gradient.
+        gradient(act.output, B * c.inputDim)
+        gradient(act.dheads, B * 2 * c.latent)
+        gradient(dz, B * c.latent)
+        let widest = (act.encoderLayers + act.decoderLayers).map { max($0.inDim, $0.outDim) }.max() ?? 1
+        gradient(act.scratch.0, B * widest)
+        gradient(act.scratch.1, B * widest)
+        gradient(model.gradients.baseAddress!, model.parameterCount)
+        return census
+    }
+}
+
+extension SubnormalProbe {
+    /// One training step (forward, backward, Adam) of the benchmark model with every parameter
+    /// set to the subnormal 2^-138 (about 2.9e-42), on pseudo-images in [0, 1], with `threads` BLAS
+    /// threads (restored afterwards). With IEEE subnormals the hidden activations and most
+    /// gradients come out subnormal; flushed, none do. Also counts Adam's moments after the
+    /// update, which are made of those gradients.
+    public static func trainingStep(threads: Int, config: ModelConfig = .benchmark, batch: Int = 128)
+        -> (census: SubnormalCensus, moments: Int, momentValues: Int, threads: Int)
+    {
+        let previous = BLASInfo.threads
+        BLASInfo.setThreads(threads)
+        let actual = BLASInfo.threads
+        defer { BLASInfo.setThreads(previous) }
+        let model = VAEModel(config: config, seed: 0)
+        let tiny = Float(bitPattern: 0x0000_0800)
+        for i in 0..<model.parameterCount { model.parameters[i] = tiny }
+        let ws = TrainingWorkspace(model: model, maxBatch: batch)
+        let D = config.inputDim
+        for i in 0..<(batch * D) { ws.input[i] = Float((i &* 2_654_435_761) % 1000) / 999 }
+        ws.prepareNoise(batch: batch, seed: 0, epoch: 0, sampleIndices: 0..<batch)
+        _ = ws.forwardBackward(batch: batch, klWeight: config.beta, gradScale: 1 / Float(batch))
+        let census = ws.subnormalCensus(batch: batch)
+        let adam = Adam(count: model.parameterCount, lr: 1e-3)
+        adam.update(parameters: model.parameters, gradients: model.gradients)
+        let moments = SubnormalMode.count(UnsafeBufferPointer(adam.m)) + SubnormalMode.count(UnsafeBufferPointer(adam.v))
+        return (census, moments, 2 * model.parameterCount, actual)
+    }
+}
