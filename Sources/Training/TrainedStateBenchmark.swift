@@ -135,7 +135,9 @@ public enum TrainedStateBenchmark {
         func census(_ s: State) throws -> SubnormalCensus {
             restore(s)
             try steps(1)
-            return step.workspace.subnormalCensus(batch: min(batchSize, data.count))
+            var c = step.workspace.subnormalCensus(batch: min(batchSize, data.count))
+            c.count(parametersOf: model, optimizer: optimizer)
+            return c
         }
         let freshCensus = try census(fresh), trainedCensus = try census(trained)
 

@@ -12,13 +12,25 @@ public struct SubnormalCensus: Codable, Equatable {
     /// output's gradient, the heads' and z's, the last hidden layers').
     public var gradients: Int
     public var gradientValues: Int
-    public var total: Int { activations + gradients }
+    /// The parameters and Adam's moments after the step's update (zero values when not counted):
+    /// moments of weights whose gradient vanished decay geometrically through the subnormal range.
+    public var parametersAndMoments = 0
+    public var parameterAndMomentValues = 0
+    public var total: Int { activations + gradients + parametersAndMoments }
 
     public init(activations: Int = 0, activationValues: Int = 0, gradients: Int = 0, gradientValues: Int = 0) {
         self.activations = activations
         self.activationValues = activationValues
         self.gradients = gradients
         self.gradientValues = gradientValues
+    }
+
+    /// Adds the parameters and `optimizer`'s moments.
+    public mutating func count(parametersOf model: VAEModel, optimizer: Adam) {
+        for buffer in [model.parameters, optimizer.m, optimizer.v] {
+            parametersAndMoments += SubnormalMode.count(UnsafeBufferPointer(buffer))
+            parameterAndMomentValues += buffer.count
+        }
     }
 }
 

@@ -28,7 +28,7 @@ extension TrainedStateBenchmarkResult {
     /// The text lines of `mpivae bench`.
     var report: [String] {
         func census(_ c: SubnormalCensus) -> String {
-            "\(c.activations) of \(c.activationValues) activations, \(c.gradients) of \(c.gradientValues) gradients"
+            "\(c.activations) of \(c.activationValues) activations, \(c.gradients) of \(c.gradientValues) gradients, \(c.parametersAndMoments) of \(c.parameterAndMomentValues) parameters and Adam moments"
         }
         var lines = ["trained regime, rank 0, batch \(batchSize) of \(data)\(dataNote.map { " (\($0))" } ?? "")"]
         lines.append("  trained state: \(trainedState) (Adam step \(trainedAdamStep))")
