@@ -23,9 +23,15 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         try blas.apply()
+        // Checked before MPI starts as well as after: Open MPI's initialization forks, which makes
+        // OpenBLAS stop its threads and start them again from the main thread, so afterwards
+        // they would flush even if only main had set the mode. Before, they are the threads
+        // OpenBLAS started when it loaded, and only the start-up hook reaches those.
+        let beforeMPI = Self.subnormalCheck()
         try MPIRuntime.initialize()
         let comm = Communicator.world
-        let line = "\(MPIRuntime.processorName)\t\(getpid())\t\(BLASInfo.coreName)\t\(BLASInfo.threads)\t\(Self.subnormalCheck())"
+        let check = beforeMPI + Self.subnormalCheck()
+        let line = "\(MPIRuntime.processorName)\t\(getpid())\t\(BLASInfo.coreName)\t\(BLASInfo.threads)\t\(check.text)"
         let lines = try comm.gather(string: line, root: 0)
         if comm.rank == 0 {
             let version = MPIRuntime.libraryVersion.split(separator: "\n").first.map(String.init) ?? "unknown"
@@ -46,15 +52,31 @@ struct InfoCommand: ParsableCommand {
         }
     }
 
-    /// This rank's mode as its threads compute, not as a register says: the main thread's
-    /// setting, then the subnormals that survived the probes on all BLAS threads.
-    static func subnormalCheck() -> String {
+    /// This rank's mode as its threads compute, not as a register says: the subnormals that
+    /// survive the probes on all BLAS threads.
+    struct SubnormalCheck {
+        var threads: Int
+        var sgemmSubnormal = 0, sgemmOutputs = 0, stepSubnormal = 0, stepValues = 0
+
+        static func + (a: SubnormalCheck, b: SubnormalCheck) -> SubnormalCheck {
+            SubnormalCheck(threads: max(a.threads, b.threads), sgemmSubnormal: a.sgemmSubnormal + b.sgemmSubnormal,
+                           sgemmOutputs: a.sgemmOutputs + b.sgemmOutputs, stepSubnormal: a.stepSubnormal + b.stepSubnormal,
+                           stepValues: a.stepValues + b.stepValues)
+        }
+
+        var text: String {
+            let mode = SubnormalMode.flushedOnThisThread ? "subnormals flushed" : "subnormals kept"
+            return "\(mode): \(sgemmSubnormal) of \(sgemmOutputs) sgemm outputs and \(stepSubnormal) of \(stepValues) "
+                + "training-step values subnormal (\(threads) BLAS thread\(threads == 1 ? "" : "s"))"
+        }
+    }
+
+    static func subnormalCheck() -> SubnormalCheck {
         let threads = BLASInfo.threads
         let product = SubnormalProbe.sgemm(threads: threads)
         let step = SubnormalProbe.trainingStep(threads: threads)
-        let mode = SubnormalMode.flushedOnThisThread ? "subnormals flushed" : "subnormals kept"
-        return "\(mode): \(product.subnormalOutputs) of \(product.outputs) sgemm outputs and "
-            + "\(step.census.total + step.moments) of \(step.census.activationValues + step.census.gradientValues + step.momentValues) training-step values subnormal "
-            + "(\(product.threads) BLAS thread\(product.threads == 1 ? "" : "s"))"
+        return SubnormalCheck(threads: product.threads, sgemmSubnormal: product.subnormalOutputs, sgemmOutputs: product.outputs,
+                              stepSubnormal: step.census.total + step.moments,
+                              stepValues: step.census.activationValues + step.census.gradientValues + step.momentValues)
     }
 }
