@@ -19,7 +19,7 @@ struct TrainedStateInput {
             return TrainedStateInput(data: try DataSource.load("fashion-mnist", split: .train), note: nil, start: start)
         } catch let error as DataError where start == nil {
             let data = try DataSource.load("synthetic:n=60000", split: .train)
-            return TrainedStateInput(data: data, note: "Fashion-MNIST not found (\(error)); synthetic images instead", start: nil)
+            return TrainedStateInput(data: data, note: "Fashion-MNIST not found: \(error.problem); synthetic images instead", start: nil)
         }
     }
 }
