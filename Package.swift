@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "MPI", dependencies: ["CMPI"]),
         // What memory a process has left, and input files that are regular files.
         .target(name: "SystemMemory"),
-        .target(name: "Linalg", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        // Flushes subnormal floats from before OpenBLAS starts its threads (see its source).
+        .target(name: "CFloatEnvironment"),
+        .target(name: "Linalg", dependencies: ["CBLAS", "CFloatEnvironment"], swiftSettings: kernelFlags),
         // Not "Data": a module of that name would shadow Foundation.Data in every importer.
         .target(name: "Datasets", dependencies: ["CZlib", "SystemMemory"]),
         .target(name: "VAE", dependencies: ["Linalg"], swiftSettings: kernelFlags),

@@ -7,12 +7,10 @@ import Foundation
 /// the "Haswell" family (AVX2) runs a 1024³ sgemm at ~125 GFLOP/s on one core and "Cooperlake" /
 /// "SkylakeX" (AVX-512) at ~235 GFLOP/s; the training step follows (about 17k vs 28k samples/s).
 /// Since the choice is fixed before `main` runs, the only in-process remedy is to re-execute the
-/// program with the variable set, before MPI is initialized.
+/// program with the variable set, before MPI is initialized (`ProcessRestart`).
 public enum BLASCoreSelection {
     /// Environment variable that disables the switch (any value).
     public static let optOutVariable = "MPIVAE_KEEP_OPENBLAS_CORETYPE"
-    /// Set on the re-executed process so it never loops.
-    public static let markerVariable = "MPIVAE_BLAS_REEXEC"
 
     /// Kernel families that use AVX-512 for sgemm in OpenBLAS 0.3.x.
     static let avx512Families: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
@@ -36,29 +34,12 @@ public enum BLASCoreSelection {
         return []
     }
 
-    /// Call first thing in `main`, before MPI or any thread starts. If OpenBLAS loaded a
-    /// non-AVX-512 kernel family on an AVX-512 CPU, re-executes this program (same arguments,
-    /// same PID) with `OPENBLAS_CORETYPE` set to the AVX-512 family; otherwise returns. Does
-    /// nothing when `MPIVAE_KEEP_OPENBLAS_CORETYPE` is set, after one re-exec, or if exec fails.
-    /// Returns the core type it would switch to when `dryRun` is true (no exec).
-    @discardableResult
-    public static func switchToFastestKernelIfNeeded(dryRun: Bool = false) -> String? {
-        let env = ProcessInfo.processInfo.environment
-        if env[optOutVariable] != nil || env[markerVariable] != nil { return nil }
-        guard let target = recommendedCoreType(cpuFlags: cpuFlags(), currentCore: BLASInfo.coreName) else { return nil }
-        if dryRun { return target }
-        setenv("OPENBLAS_CORETYPE", target, 1)
-        setenv(markerVariable, "1", 1)
-        let args = CommandLine.arguments
-        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
-        cArgs.append(nil)
-        // The resolved path, not /proc/self/exe itself: exec names the process after the file it
-        // was given, and users look for "mpivae" in ps, top and pkill, not "exe".
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
-        execv(path, &cArgs)
-        // exec failed: carry on with the kernel we have.
-        unsetenv(markerVariable)
-        for p in cArgs { free(p) }
-        return nil
+    /// The environment a restart needs (`ProcessRestart`) when OpenBLAS loaded a non-AVX-512
+    /// kernel family on an AVX-512 CPU: `OPENBLAS_CORETYPE` set to the AVX-512 family. Empty when
+    /// `MPIVAE_KEEP_OPENBLAS_CORETYPE` is set, after a restart, or when nothing should change.
+    public static func environmentChanges() -> [String: String] {
+        if ProcessInfo.processInfo.environment[optOutVariable] != nil || ProcessRestart.restarted { return [:] }
+        guard let target = recommendedCoreType(cpuFlags: cpuFlags(), currentCore: BLASInfo.coreName) else { return [:] }
+        return ["OPENBLAS_CORETYPE": target]
     }
 }

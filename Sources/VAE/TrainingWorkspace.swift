@@ -25,9 +25,9 @@ public final class TrainingWorkspace {
 
     // Forward activations; the decoder output (logits / mean) is overwritten by its gradient in
     // backward.
-    private let act: ForwardActivations
+    let act: ForwardActivations
     private let arena: BufferArena
-    private let dz: UnsafeMutablePointer<Float>
+    let dz: UnsafeMutablePointer<Float>
     private let lossAcc: UnsafeMutablePointer<Float>
     private let invVar: UnsafeMutablePointer<Float>
 

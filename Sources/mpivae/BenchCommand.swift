@@ -16,7 +16,11 @@ struct BenchCommand: ParsableCommand {
             P: also the data-parallel step at a global batch of --batch-size x P against P times rank \
             0's own single-rank throughput, the step's allreduce against a bare MPI_Allreduce of the \
             same buffer, and the most the scaling could be (every rank stepping at once with no \
-            communication, plus one bare allreduce a step).
+            communication, plus one bare allreduce a step). Then, on rank 0, the step on real \
+            Fashion-MNIST batches from the fresh state and from a trained one (--checkpoint, or \
+            --warmup-steps of training first), side by side, with the subnormal floats one step of \
+            each leaves in its activations and gradients; a trained state more than 15% slower is \
+            flagged.
             """)
 
     @Option(help: "Batch per rank.") var batchSize: Int = 128
@@ -26,6 +30,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "mlp (the benchmark model), conv or alexnet, on 28x28 images.") var architecture: String = "mlp"
     @Option(help: "Encoder entries replacing the architecture's (as for train).") var encoder: String?
     @Option(help: "Decoder entries replacing the architecture's (as for train).") var decoder: String?
+    @Option(help: "Time the trained state from this checkpoint or run directory (its parameters, Adam state and settings).")
+    var checkpoint: String?
+    @Option(help: "Without --checkpoint: training steps on the real data that make the trained state.")
+    var warmupSteps: Int = TrainedStateBenchmark.defaultWarmupSteps
+    @OptionGroup var subnormals: SubnormalOption
 
     func run() throws {
         guard (1...65536).contains(batchSize) else {
@@ -35,9 +44,16 @@ struct BenchCommand: ParsableCommand {
         guard seconds > 0, seconds <= Self.maximumSeconds else {
             throw ConfigError("--seconds expects a positive number of at most \(Int(Self.maximumSeconds)), got \(seconds)")
         }
+        guard (0...10_000_000).contains(warmupSteps) else {
+            throw ConfigError("--warmup-steps expects a whole number from 0 to 10000000, got \(warmupSteps)")
+        }
         BLASInfo.setThreads(1)
         try MPIRuntime.initialize()
         let comm = Communicator.world
+        // Bad input ends the job before anything is timed, on every rank.
+        var regime: TrainedStateInput?
+        try comm.rootDecides { regime = try TrainedStateInput.load(checkpoint: checkpoint) }
+        let solo = try comm.split(color: comm.rank, key: 0)
         var config = TrainConfig()
         config.batchSize = batchSize
         config.architecture = architecture
@@ -53,10 +69,16 @@ struct BenchCommand: ParsableCommand {
         }
         try comm.barrier()
         let distributed = comm.size > 1 ? try DistributedBenchmark.run(comm: comm, config: config) : nil
-        guard comm.rank == 0, let single else { return }
+        var trained: TrainedStateBenchmarkResult?
+        try comm.rootDecides {
+            guard let regime, let solo else { return }
+            trained = try TrainedStateBenchmark.run(comm: solo, data: regime.data, dataNote: regime.note, batchSize: batchSize,
+                                                    start: regime.start, warmupSteps: warmupSteps, seconds: seconds)
+        }
+        guard comm.rank == 0, let single, let trained else { return }
 
         if json {
-            var object: [String: Any] = ["single_rank": try jsonObject(single)]
+            var object: [String: Any] = ["single_rank": try jsonObject(single), "trained_state": try jsonObject(trained)]
             if let distributed { object["data_parallel"] = try jsonObject(distributed) }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
             print(String(decoding: bytes, as: UTF8.self))
@@ -94,6 +116,7 @@ struct BenchCommand: ParsableCommand {
                          d.independentSamplesPerSecond, d.independentEfficiency, d.worldSize))
             print(String(format: "  so with a bare-speed allreduce and no waiting the scaling could reach at most %.3f", d.scalingCeiling))
         }
+        for line in trained.report { print(line) }
     }
 
     private func jsonObject<T: Encodable>(_ value: T) throws -> Any {

@@ -12,6 +12,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
+    @OptionGroup var subnormals: SubnormalOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "train or test.") var split: String = "test"
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0

@@ -14,6 +14,7 @@ struct ExplainCommand: ParsableCommand {
 
     @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
+    @OptionGroup var subnormals: SubnormalOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "train or test: the split to explain.") var split: String = "test"

@@ -62,6 +62,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).")
     var maxSteps: Int?
     @OptionGroup var blas: BLASThreadsOption
+    @OptionGroup var subnormals: SubnormalOption
 
     /// Flags over `--config` over the defaults; with `--resume`, over the run's saved settings,
     /// which rank 0 reads and shares (so `comm` is needed then).

@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import Linalg
 
-// Before anything else (MPI included): OpenBLAS fixed its kernel family when it loaded, and the
-// AVX-512 family is about 1.6x faster on the CPUs that have it. See BLASCoreSelection.
-BLASCoreSelection.switchToFastestKernelIfNeeded()
+// Before anything else (MPI included), one restart for what was fixed before main: OpenBLAS's
+// kernel family when it loaded (the AVX-512 family is about 1.6x faster on the CPUs that have
+// it; see BLASCoreSelection) and the subnormal mode of every thread (see SubnormalMode).
+ProcessRestart.restart(setting: BLASCoreSelection.environmentChanges()
+    .merging(SubnormalMode.environmentChanges(arguments: CommandLine.arguments)) { a, _ in a })
 TransportDefaults.apply()
 
 // Parse errors and run errors end the same way: one line on stderr and a non-zero exit. Help

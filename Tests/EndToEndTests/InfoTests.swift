@@ -29,9 +29,11 @@ final class InfoTests: EndToEndCase {
     /// every figure, each within the range its definition allows.
     func testBenchReportsEveryFigureOnOneAndTwoRanks() throws {
         for ranks in [1, 2] {
-            let result = try Tool.succeed(["bench", "--seconds", "0.3", "--json"], ranks: ranks, timeout: 300)
+            let result = try Tool.succeed(["bench", "--seconds", "0.3", "--warmup-steps", "30", "--json"], ranks: ranks, timeout: 300)
             let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
             let single = try XCTUnwrap(object?["single_rank"] as? [String: Any], result.stdout)
+            let trained = try XCTUnwrap(object?["trained_state"] as? [String: Any], result.stdout)
+            try checkTrainedState(trained, warmupSteps: 30)
             for key in ["samplesPerSecond", "peakGFLOPS", "productsOnlyGFLOPS", "adamAloneMilliseconds"] {
                 XCTAssertGreaterThan(single[key] as? Double ?? 0, 0, key)
             }
@@ -48,6 +50,51 @@ final class InfoTests: EndToEndCase {
                 XCTAssertTrue(value > 0 && value < 10, "\(key) = \(value)")
             }
         }
+    }
+
+    /// The trained-state figures: both states timed on the same real batches, their ratio and
+    /// the flag that follows from it, and the subnormal census of one step of each.
+    func checkTrainedState(_ trained: [String: Any], warmupSteps: Int?, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fresh = trained["freshSamplesPerSecond"] as? Double ?? 0, after = trained["trainedSamplesPerSecond"] as? Double ?? 0
+        XCTAssertGreaterThan(fresh, 0, file: file, line: line)
+        XCTAssertGreaterThan(after, 0, file: file, line: line)
+        let ratio = try XCTUnwrap(trained["trainedOverFresh"] as? Double, file: file, line: line)
+        XCTAssertEqual(ratio, after / fresh, accuracy: 1e-9, file: file, line: line)
+        XCTAssertEqual(trained["trainedIsSlower"] as? Bool, ratio < 0.85, file: file, line: line)
+        XCTAssertEqual(trained["warmupSteps"] as? Int, warmupSteps, file: file, line: line)
+        if let warmupSteps { XCTAssertEqual(trained["trainedAdamStep"] as? Int, warmupSteps, file: file, line: line) }
+        let fashion = FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")
+        XCTAssertEqual((trained["data"] as? String)?.hasPrefix("fashion-mnist"), fashion, "\(trained)", file: file, line: line)
+        XCTAssertEqual(trained["subnormalsFlushed"] as? Bool, true, file: file, line: line)
+        for key in ["freshSubnormals", "trainedSubnormals"] {
+            let census = try XCTUnwrap(trained[key] as? [String: Any], key, file: file, line: line)
+            // Flushed: no step can leave a subnormal anywhere.
+            for field in ["activations", "gradients", "parametersAndMoments"] {
+                XCTAssertEqual(census[field] as? Int, 0, "\(key).\(field)", file: file, line: line)
+            }
+            for field in ["activationValues", "gradientValues", "parameterAndMomentValues"] {
+                XCTAssertGreaterThan(census[field] as? Int ?? 0, 0, "\(key).\(field)", file: file, line: line)
+            }
+        }
+    }
+
+    /// `--checkpoint` benchmarks from a run's own parameters and Adam state, and says so.
+    func testBenchStartsTheTrainedStateFromACheckpoint() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist"), "Launch/setup.sh installs Fashion-MNIST")
+        let out = Tool.temporaryDirectory("bench-checkpoint")
+        try Tool.succeed(["train", "--data", "fashion-mnist", "--out", out, "--max-steps", "40", "--no-eval", "--no-explain"])
+        let result = try Tool.succeed(["bench", "--seconds", "0.2", "--checkpoint", out, "--json"], timeout: 300)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let trained = try XCTUnwrap(object?["trained_state"] as? [String: Any], result.stdout)
+        try checkTrainedState(trained, warmupSteps: nil)
+        XCTAssertEqual(trained["trainedAdamStep"] as? Int, 40)
+        XCTAssertEqual(trained["checkpoint"] as? String, try Tool.latestCheckpoint(out))
+        let text = try Tool.succeed(["bench", "--seconds", "0.2", "--checkpoint", out]).stdout
+        XCTAssertTrue(text.contains("trained state: checkpoint \(try Tool.latestCheckpoint(out))"), text)
+        XCTAssertTrue(text.contains("step: fresh state"), text)
+        let bad = try Tool.run(["bench", "--checkpoint", out + "/nothing-here"])
+        XCTAssertNotEqual(bad.exitCode, 0)
+        XCTAssertTrue(bad.stderr.contains("nothing-here"), bad.stderr)
     }
 
     func testHelpIsPrintedAndSucceeds() throws {

@@ -6,7 +6,10 @@ struct LayerStack {
     /// Layers below this index own no tensors; a backward that needs no input gradient stops at
     /// it (the first parameterized encoder layer needs no gradient w.r.t. the data).
     let firstParameterized: Int
-    private let gradients: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    /// The pair backward passes between layers (empty when the stack never runs backward).
+    let gradients: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    /// Floats in each of `gradients`.
+    let gradientCount: Int
 
     /// Binds `definitions` in order on `input` for up to `rows` rows; `offsets[i]` are layer i's
     /// tensor offsets. The gradient pair is sized only when `backward` will run.
@@ -30,6 +33,7 @@ struct LayerStack {
         let widest = definitions.map { max($0.input.count, $0.output.count) }.max() ?? 1
         let count = backward ? rows * widest : 0
         self.gradients = (arena.make(count), arena.make(count))
+        gradientCount = count
     }
 
     var output: UnsafeMutablePointer<Float> { layers[layers.count - 1].output }
