@@ -28,8 +28,9 @@ public final class NetnsHosts {
         let result = try ProcessRunner.run(Self.script, ["up", "\(count)", "--slots", "\(slots)", "--owner", "\(getpid())"] + options,
                                            environment: Launcher.launchEnvironment(), timeout: 60)
         guard result.exitCode == 0 else { throw ProcessRunnerError(description: "netns-hosts.sh up \(count): \(result.summary)") }
-        run = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        hosts = (1...count).map { "\(run)-h\($0)" }
+        let name = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        run = name
+        hosts = (1...count).map { "\(name)-h\($0)" }
     }
 
     deinit { down() }
