@@ -45,7 +45,8 @@ enum DenseStack {
         rows: Int, g topGrad: UnsafeMutablePointer<Float>,
         inputs: [UnsafePointer<Float>], outputs: [UnsafeMutablePointer<Float>],
         activation: Activation, scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
-        inputGradient: UnsafeMutablePointer<Float>?, productsOnly: Bool = false
+        inputGradient: UnsafeMutablePointer<Float>?, productsOnly: Bool = false,
+        ready: ((Int) -> Void)? = nil
     ) {
         var g = topGrad
         var useFirst = true
@@ -54,6 +55,9 @@ enum DenseStack {
             let l = layers[i]
             if let grads {
                 Gemm.weightGradient(rows: rows, inDim: l.inDim, outDim: l.outDim, dy: g, x: inputs[i], dw: grads + l.weight)
+                // This layer's bias came with the layer above (or the loss): every gradient from
+                // its weight to the end of the arena is final, and may be sent while we go on.
+                ready?(l.weight)
             }
             if i == 0 {
                 if let dx = inputGradient {

@@ -30,6 +30,11 @@ public final class TrainingWorkspace {
     private let lossAcc: UnsafeMutablePointer<Float>
     private let invVar: UnsafeMutablePointer<Float>
 
+    /// Called during `forwardBackward`'s backward pass, layer by layer from the last, with the
+    /// lowest arena offset from which every gradient is final: lets a data-parallel trainer send
+    /// those gradients while the rest are computed. Backward fills the arena from its end.
+    public var gradientsReady: ((Int) -> Void)?
+
     /// Per-phase wall time (seconds) accumulated while `timing` is set: benchmarks only.
     public var timing = false
     public private(set) var phaseTimes = PhaseTimes()
@@ -122,7 +127,7 @@ public final class TrainingWorkspace {
 
         DenseStack.backward(act.decoderLayers, params: P, grads: G, rows: B, g: act.output,
                             inputs: act.decoderInputs, outputs: act.decoderOutputs, activation: c.activation,
-                            scratch: act.scratch, inputGradient: dz)
+                            scratch: act.scratch, inputGradient: dz, ready: gradientsReady)
         if timing { t0 = lap(t0, \.decoderBackward) }
 
         Reparameterization.backward(heads: act.heads, eps: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
@@ -133,7 +138,7 @@ public final class TrainingWorkspace {
         // The data need no gradient: the first encoder layer stops at its weight gradient.
         DenseStack.backward(act.encoderLayers, params: P, grads: G, rows: B, g: act.dheads,
                             inputs: act.encoderInputs, outputs: act.encoderOutputs, activation: c.activation,
-                            scratch: act.scratch, inputGradient: nil)
+                            scratch: act.scratch, inputGradient: nil, ready: gradientsReady)
         if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
         return LossSums(recon: recon, kl: kl)
     }

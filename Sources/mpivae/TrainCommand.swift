@@ -53,6 +53,10 @@ struct TrainCommand: ParsableCommand {
     var explainSamples: [Int] = []
     @Option(help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).")
     var maxSteps: Int?
+    @Option(help: "Reduce gradients in buckets of this many MiB, each sent while backward goes on (default \(trainDefaults.gradBucketMB): one fused allreduce after backward).")
+    var gradBucketMb: Double?
+    @Option(help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(trainDefaults.gradCompression)).")
+    var gradCompression: String?
     @OptionGroup var blas: BLASThreadsOption
 
     /// Flags over `--config` over the defaults; with `--resume`, over the run's saved settings,
@@ -98,6 +102,8 @@ struct TrainCommand: ParsableCommand {
         if let explainIwae { c.explainIWAE = explainIwae }
         if !explainSamples.isEmpty { c.explainSamples = explainSamples }
         if let maxSteps { c.maxSteps = maxSteps }
+        if let gradBucketMb { c.gradBucketMB = gradBucketMb }
+        if let gradCompression { c.gradCompression = gradCompression }
         try c.validate()
         return c
     }
