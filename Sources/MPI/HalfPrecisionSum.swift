@@ -23,8 +23,8 @@ public final class HalfPrecisionSum {
         try check(MPI_Type_commit(&type), "MPI_Type_commit")
         var made: MPI_Op? = nil
         switch format {
-        case .fp16: try check(MPI_Op_create({ a, b, n, _ in HalfPrecisionSum.add(a, b, n, HalfFloat.fromFP16, HalfFloat.toFP16) }, 1, &made), "MPI_Op_create")
-        case .bf16: try check(MPI_Op_create({ a, b, n, _ in HalfPrecisionSum.add(a, b, n, HalfFloat.fromBF16, HalfFloat.toBF16) }, 1, &made), "MPI_Op_create")
+        case .fp16: try check(MPI_Op_create({ a, b, n, _ in HalfPrecisionSum.addFP16(a, b, n) }, 1, &made), "MPI_Op_create")
+        case .bf16: try check(MPI_Op_create({ a, b, n, _ in HalfPrecisionSum.addBF16(a, b, n) }, 1, &made), "MPI_Op_create")
         }
         datatype = type!
         op = made!
@@ -38,13 +38,18 @@ public final class HalfPrecisionSum {
         _ = MPI_Op_free(&o)
     }
 
-    /// inout[i] = round16(widen(in[i]) + widen(inout[i])).
-    @inline(__always)
-    static func add(_ input: UnsafeMutableRawPointer?, _ accumulator: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int32>?,
-                    _ widen: (UInt16) -> Float, _ narrow: (Float) -> UInt16) {
+    /// accumulator[i] = round16(widen(input[i]) + widen(accumulator[i])); one loop per format
+    /// with the conversions inlined (MPI calls these on every received segment).
+    static func addFP16(_ input: UnsafeMutableRawPointer?, _ accumulator: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int32>?) {
         guard let input, let accumulator, let count else { return }
         let a = input.assumingMemoryBound(to: UInt16.self), b = accumulator.assumingMemoryBound(to: UInt16.self)
-        for i in 0..<Int(count.pointee) { b[i] = narrow(widen(a[i]) + widen(b[i])) }
+        for i in 0..<Int(count.pointee) { b[i] = HalfFloat.toFP16(HalfFloat.fromFP16(a[i]) + HalfFloat.fromFP16(b[i])) }
+    }
+
+    static func addBF16(_ input: UnsafeMutableRawPointer?, _ accumulator: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int32>?) {
+        guard let input, let accumulator, let count else { return }
+        let a = input.assumingMemoryBound(to: UInt16.self), b = accumulator.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<Int(count.pointee) { b[i] = HalfFloat.toBF16(HalfFloat.fromBF16(a[i]) + HalfFloat.fromBF16(b[i])) }
     }
 }
 
