@@ -20,7 +20,12 @@ public final class NetnsHosts {
         guard let probe = try? ProcessRunner.run(script, ["up", "1", "--owner", "\(getpid())"], environment: Launcher.launchEnvironment(), timeout: 30),
               probe.exitCode == 0 else { return "cannot make network namespaces here (netns-hosts.sh up failed); multi-host tests skipped" }
         let run = probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try? ProcessRunner.run(script, ["down", run], environment: Launcher.launchEnvironment(), timeout: 30)
+        defer { _ = try? ProcessRunner.run(script, ["down", run], environment: Launcher.launchEnvironment(), timeout: 30) }
+        // A host must also get its own hostname and mounts (UTS and mount namespaces).
+        let named = try? ProcessRunner.run(script, ["exec", run, "\(run)-h1", "hostname"], environment: Launcher.launchEnvironment(), timeout: 30)
+        guard named?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(run)-h1" else {
+            return "cannot give a network namespace its own hostname and mounts here (unshare --uts --mount failed); multi-host tests skipped"
+        }
         return nil
     }
 
