@@ -6,7 +6,8 @@
 set -euo pipefail
 
 packages=(pkg-config libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy)
-[ "${1:-}" = "--test" ] && packages+=(chromium)
+# The multi-host tests make network namespaces with ip and tc (iproute2).
+[ "${1:-}" = "--test" ] && packages+=(chromium iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

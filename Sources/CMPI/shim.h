@@ -19,6 +19,8 @@ static inline MPI_Op mpivae_op_max(void) { return MPI_MAX; }
 static inline MPI_Op mpivae_op_min(void) { return MPI_MIN; }
 static inline void *mpivae_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *mpivae_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Request mpivae_request_null(void) { return MPI_REQUEST_NULL; }
+static inline int mpivae_any_source(void) { return MPI_ANY_SOURCE; }
 static inline MPI_Errhandler mpivae_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int mpivae_undefined(void) { return MPI_UNDEFINED; }
 static inline int mpivae_success(void) { return MPI_SUCCESS; }

@@ -35,6 +35,8 @@ final class DataParallelStep {
     /// For benchmarks only: a barrier before the allreduce splits its time into waiting for the
     /// slowest rank and the transfer itself. Training never sets it (it costs a collective).
     var separateWait = false
+    /// Set when gradients travel in buckets or in 16 bits; nil: one fused allreduce.
+    let exchange: GradientExchange?
 
     init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator) throws {
         self.model = model
@@ -46,6 +48,20 @@ final class DataParallelStep {
         workspace = TrainingWorkspace(model: model, maxBatch: max(1, sampler.maxShare))
         reduced = model.gradientsWithTail
         precondition(VAEModel.gradientTailCount >= Tail.allCases.count, "gradient arena lacks the reduction tail")
+        let compression = HalfPrecisionSum.Format(rawValue: config.gradCompression)
+        if config.gradBucketMB > 0 || compression != nil {
+            let count = model.parameterCount
+            let bucketFloats = config.gradBucketMB > 0 ? Int((config.gradBucketMB * 1_048_576 / 4).rounded(.up)) : count
+            let exchange = try GradientExchange(
+                comm: comm, gradients: reduced.baseAddress!, count: count,
+                tail: UnsafeMutableBufferPointer(rebasing: reduced[count..<(count + Tail.allCases.count)]),
+                bucketFloats: bucketFloats, compression: compression)
+            // Only buckets need to hear from the backward pass; compression alone sends after it.
+            if config.gradBucketMB > 0 { workspace.gradientsReady = { [unowned exchange] offset in exchange.ready(offset) } }
+            self.exchange = exchange
+        } else {
+            exchange = nil
+        }
     }
 
     func run(epoch: Int, step: Int, permutation: [Int32], klWeight: Float, stopRequested: Bool) throws -> StepResult {
@@ -57,6 +73,7 @@ final class DataParallelStep {
 
         let count = model.parameterCount
         var sums = LossSums(recon: 0, kl: 0)
+        exchange?.begin()
         if row > 0 {
             sums = workspace.forwardBackward(batch: row, klWeight: klWeight, gradScale: 1)
         } else {
@@ -75,8 +92,15 @@ final class DataParallelStep {
             waitSeconds = monotonicSeconds() - w0
         }
         let t0 = monotonicSeconds()
-        try comm.allreduce(reduced, op: .sum)
-        let reduceSeconds = monotonicSeconds() - t0
+        let reduceSeconds: Double
+        if let exchange {
+            try exchange.finish()
+            // Communication inside the backward pass (launches, progress) counts too.
+            reduceSeconds = exchange.seconds
+        } else {
+            try comm.allreduce(reduced, op: .sum)
+            reduceSeconds = monotonicSeconds() - t0
+        }
 
         let recon = Double(reduced[count + Tail.recon.rawValue])
         let kl = Double(reduced[count + Tail.kl.rawValue])

@@ -31,8 +31,11 @@ extension Communicator {
         let failed = try allreduce(Int32(failure.isEmpty ? 0 : 1), op: .max)
         if failed != 0 {
             let reasons = try gather(string: failure, root: 0)
+            // Across hosts the rank alone does not say where to look (a file missing on one node).
+            let hosts = try gather(string: MPIRuntime.processorName, root: 0)
             let first = reasons.enumerated().first { !$0.element.isEmpty }
-            let reason = first.map { size > 1 ? "rank \($0.offset): \($0.element)" : $0.element } ?? "\(what) failed on another rank"
+            let reason = first.map { size > 1 ? "rank \($0.offset) on host \(hosts[$0.offset]): \($0.element)" : $0.element }
+                ?? "\(what) failed on another rank"
             throw AgreedError(rank == 0 ? reason : failure.isEmpty ? "\(what) failed on another rank" : failure)
         }
         guard let value = result else { throw AgreedError("\(what) produced no result") }

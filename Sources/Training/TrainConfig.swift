@@ -54,6 +54,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var explainLIME = true
     /// Stop after this many steps in total (0: no limit); for tests and benchmarks.
     public var maxSteps = 0
+    /// Gradients are reduced in buckets of this many MiB, each started as soon as the backward
+    /// pass has produced it (last layer first) so the transfer overlaps the rest of backward;
+    /// 0 keeps one fused allreduce after backward.
+    public var gradBucketMB: Double = 0
+    /// Gradients travel as 16-bit floats ("bf16", or "fp16" with a scale against overflow),
+    /// summed in fp32; "none" sends fp32. The loss sums always travel in fp32.
+    public var gradCompression = "none"
 
     public init() {}
 
@@ -62,6 +69,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public static let maximumIWAE = 1_000_000
 
     public static let supportedModels = ["vae"]
+    public static let supportedGradCompressions = ["none", "bf16", "fp16"]
     public static let supportedLikelihoods = ["bernoulli", "gaussian", "gaussian-learned"]
     public static let supportedActivations = ["relu", "leaky-relu", "tanh", "elu"]
 
@@ -114,6 +122,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         if maxSteps < 0 { throw bad("max-steps", "a whole number >= 0", maxSteps) }
         if out.isEmpty { throw bad("out", "a directory path", "an empty string") }
+        if !(gradBucketMB.isFinite && gradBucketMB >= 0 && gradBucketMB <= 4096) {
+            throw bad("grad-bucket-mb", "a size in MiB from 0 (one fused allreduce) to 4096", gradBucketMB)
+        }
+        if !Self.supportedGradCompressions.contains(gradCompression) {
+            throw bad("grad-compression", Self.supportedGradCompressions.joined(separator: "|"), gradCompression)
+        }
     }
 
     /// The config-file key of a flag: its name in camelCase, but for the few whose key says more.

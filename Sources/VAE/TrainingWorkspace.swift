@@ -31,6 +31,11 @@ public final class TrainingWorkspace {
     private let lossAcc: UnsafeMutablePointer<Float>
     private let invVar: UnsafeMutablePointer<Float>
 
+    /// Called during `forwardBackward`'s backward pass, layer by layer from the last, with the
+    /// lowest arena offset from which every gradient is final: lets a data-parallel trainer send
+    /// those gradients while the rest are computed. Backward fills the arena from its end.
+    public var gradientsReady: ((Int) -> Void)?
+
     /// Per-phase wall time (seconds) accumulated while `timing` is set: benchmarks only.
     public var timing = false
     public private(set) var phaseTimes = PhaseTimes()
@@ -123,7 +128,7 @@ public final class TrainingWorkspace {
         if timing { t0 = lap(t0, \.likelihood) }
 
         act.decoder.backward(rows: B, gradTop: act.output, topBiasDone: act.outputBiasFused, gradInput: dz,
-                             parameterGradients: true)
+                             parameterGradients: true, ready: gradientsReady)
         if timing { t0 = lap(t0, \.decoderBackward) }
 
         latent.backward(heads: act.heads, noise: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
@@ -131,7 +136,8 @@ public final class TrainingWorkspace {
         if timing { t0 = lap(t0, \.elementwise) }
 
         // The data need no gradient: the first encoder layer stops at its weight gradient.
-        act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: nil, parameterGradients: true)
+        act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: nil, parameterGradients: true,
+                             ready: gradientsReady)
         if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
         return LossSums(recon: recon, kl: kl)
     }

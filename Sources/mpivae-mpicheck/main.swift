@@ -7,6 +7,9 @@
 //
 // Modes:
 //   (no arguments)          run every check, exit 0
+//   --records DIR           write each rank's records to DIR/rank-R.jsonl instead of stdout:
+//                           mpirun forwards a rank's stdout in reads of up to 4 KiB, which can
+//                           cut a line in two and put another rank's output in between
 //   --abort-from R          rank R calls Communicator.abort (code 3) while the others wait in a barrier
 //   --exit-from R [--code C] rank R exits with code C (default 2) without finalizing, others wait
 //   --time-allreduce N      time the in-place Float allreduce of N elements (rank 0 reports
@@ -27,11 +30,23 @@ let size = world.size
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
 
-/// One line per record, written with a single write(2) so lines of different ranks never interleave.
+/// Where records go: stdout, or this rank's file under --records.
+let recordSink: FileHandle = {
+    let arguments = CommandLine.arguments
+    guard let at = arguments.firstIndex(of: "--records"), at + 1 < arguments.count else { return .standardOutput }
+    let path = arguments[at + 1] + "/rank-\(rank).jsonl"
+    guard FileManager.default.createFile(atPath: path, contents: nil),
+          let handle = FileHandle(forWritingAtPath: path) else {
+        world.abort(message: "mpicheck: cannot create \(path)", code: 2)
+    }
+    return handle
+}()
+
+/// One line per record, written with a single write(2).
 func report(_ check: String, _ values: [String]) {
     guard var line = try? encoder.encode(Record(rank: rank, size: size, check: check, values: values)) else { return }
     line.append(0x0A)
-    try? FileHandle.standardOutput.write(contentsOf: line)
+    try? recordSink.write(contentsOf: line)
 }
 
 func report<T>(_ check: String, numbers: [T]) {
@@ -53,9 +68,9 @@ func intArgument(after flag: String, default fallback: Int? = nil) -> Int? {
     return value
 }
 
-let known: Set<String> = ["--abort-from", "--exit-from", "--code", "--time-allreduce"]
+let known: Set<String> = ["--abort-from", "--exit-from", "--code", "--time-allreduce", "--records"]
 for argument in CommandLine.arguments.dropFirst() where argument.hasPrefix("-") && !known.contains(argument) {
-    fail("unknown argument \(argument); expected --abort-from R, --exit-from R [--code C], --time-allreduce N or nothing")
+    fail("unknown argument \(argument); expected --abort-from R, --exit-from R [--code C], --time-allreduce N, --records DIR or nothing")
 }
 
 if let aborter = intArgument(after: "--abort-from") {
@@ -116,6 +131,105 @@ func allgathervInput(_ r: Int) -> [Float] { (0..<(r % 2 == 0 ? r + 1 : 0)).map {
 func greeting(_ r: Int) -> String { r == 1 ? "" : "rank \(r) says \"hi\" ✓" }
 let nonZeroRoot = size > 1 ? 1 : 0
 let lastRoot = size - 1
+
+// MARK: - Non-blocking checks
+
+func scatterInput(_ r: Int) -> [Float] { (0..<(3 * size)).map { Float(r + 1) * 0.5 + Float($0) } }
+
+func runNonBlockingChecks() throws {
+    // Two allreduces in flight at once, completed in the opposite order, as gradient buckets are.
+    let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4)
+    let doubles = UnsafeMutableBufferPointer<Double>.allocate(capacity: 4)
+    let doublesOut = UnsafeMutableBufferPointer<Double>.allocate(capacity: 4)
+    defer { floats.deallocate(); doubles.deallocate(); doublesOut.deallocate() }
+    for op in ReduceOp.allCases {
+        _ = floats.initialize(from: floatInput(rank))
+        _ = doubles.initialize(from: doubleInput(rank))
+        let first = try world.iallreduce(floats, op: op)
+        let second = try world.iallreduce(UnsafeBufferPointer(doubles), into: doublesOut, op: op)
+        try second.wait()
+        while try !first.test() {}
+        report("iallreduce.\(op).float", numbers: Array(floats))
+        report("iallreduce.\(op).double", numbers: Array(doublesOut))
+        report("iallreduce.\(op).double.send", numbers: Array(doubles))
+    }
+
+    var shared = (0..<3).map { Double(rank * 10 + $0) + 0.5 }
+    try shared.withUnsafeMutableBufferPointer { buffer in
+        let request = try world.ibroadcast(buffer, root: nonZeroRoot)
+        guard try request.wait(until: MPIRuntime.wallTime() + 30) else { fail("mpicheck: ibroadcast did not complete in 30 s") }
+    }
+    report("ibroadcast", numbers: shared)
+
+    try world.ibarrier().wait()
+    report("ibarrier", ["ok"])
+
+    let mine = [Int32(rank), Int32(rank * rank - 5)]
+    var gathered = [Int32](repeating: -1, count: rank == lastRoot ? 2 * size : 0)
+    try mine.withUnsafeBufferPointer { send in
+        try gathered.withUnsafeMutableBufferPointer { result in
+            try world.igather(send, into: rank == lastRoot ? result : nil, root: lastRoot).wait()
+        }
+    }
+    report("igather", numbers: gathered)
+
+    let counts = (0..<size).map(gathervCount)
+    var blocks = [Double](repeating: -1, count: rank == 0 ? counts.reduce(0, +) : 0)
+    try gathervInput(rank).withUnsafeBufferPointer { send in
+        try blocks.withUnsafeMutableBufferPointer { result in
+            try world.igatherv(send, into: rank == 0 ? result : nil, counts: counts, root: 0).wait()
+        }
+    }
+    report("igatherv", numbers: blocks)
+
+    var everyone = [Int64](repeating: -1, count: 2 * size)
+    try [Int64(rank), Int64(-3 * rank)].withUnsafeBufferPointer { send in
+        try everyone.withUnsafeMutableBufferPointer { try world.iallgather(send, into: $0).wait() }
+    }
+    report("iallgather", numbers: everyone)
+
+    // In place: only this rank's block is filled before the call.
+    var shards = [Float](repeating: -1, count: 2 * size)
+    shards[2 * rank] = Float(rank) + 0.25
+    shards[2 * rank + 1] = Float(rank) * -2
+    try shards.withUnsafeMutableBufferPointer { try world.iallgather(inPlace: $0).wait() }
+    report("iallgather.inplace", numbers: shards)
+
+    var reduced = [Float](repeating: -1, count: 3)
+    try scatterInput(rank).withUnsafeBufferPointer { send in
+        try reduced.withUnsafeMutableBufferPointer { try world.ireduceScatterBlock(send, into: $0, op: .sum).wait() }
+    }
+    report("ireducescatter", numbers: reduced)
+    var inPlace = scatterInput(rank)
+    try inPlace.withUnsafeMutableBufferPointer { try world.ireduceScatterBlock(inPlace: $0, op: .max).wait() }
+    report("ireducescatter.inplace.max", numbers: Array(inPlace.prefix(3)))
+
+    // A bounded wait gives up at its deadline and leaves the request running: rank 0 waits 0.2 s
+    // for a barrier the others join only after 1 s, then completes it.
+    // (Starting a collective already sends what it can, so the others start theirs late.)
+    if rank == 0 {
+        let late = try world.ibarrier()
+        let start = MPIRuntime.wallTime()
+        let early = try late.wait(until: start + 0.2)
+        let waited = MPIRuntime.wallTime() - start
+        let done = try late.wait(until: start + 60)
+        report("wait.deadline", ["\(size == 1 ? !early : early)", "\(waited < 0.9)", "\(done)"])
+    } else {
+        usleep(1_000_000)
+        try world.ibarrier().wait()
+        report("wait.deadline", ["false", "true", "true"])
+    }
+
+    // Collectives cannot be cancelled: the error says so, and the request still completes.
+    let uncancellable = try world.ibarrier()
+    do {
+        try uncancellable.cancel()
+        report("cancel.collective", ["no error"])
+    } catch let error as MPIError {
+        try uncancellable.wait()
+        report("cancel.collective", [error.call, "\(error.code)", "\(uncancellable.isComplete)"])
+    }
+}
 
 // MARK: - Checks
 
@@ -195,6 +309,8 @@ func runChecks() throws {
 
     try world.barrier()
     report("barrier", ["ok"])
+
+    try runNonBlockingChecks()
 
     // Deliberately invalid calls: MPI must hand the error back, and the communicator must still work.
     do {

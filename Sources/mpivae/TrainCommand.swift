@@ -61,6 +61,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Local surrogate explanations (LIME) in the export (default on).") var explainLime: Bool?
     @Option(help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).")
     var maxSteps: Int?
+    @Option(help: "Reduce gradients in buckets of this many MiB, each sent while backward goes on (default \(trainDefaults.gradBucketMB): one fused allreduce after backward).")
+    var gradBucketMb: Double?
+    @Option(help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(trainDefaults.gradCompression)).")
+    var gradCompression: String?
     @OptionGroup var blas: BLASThreadsOption
     @OptionGroup var subnormals: SubnormalOption
 
@@ -111,6 +115,8 @@ struct TrainCommand: ParsableCommand {
         if !explainSamples.isEmpty { c.explainSamples = explainSamples }
         if let explainLime { c.explainLIME = explainLime }
         if let maxSteps { c.maxSteps = maxSteps }
+        if let gradBucketMb { c.gradBucketMB = gradBucketMb }
+        if let gradCompression { c.gradCompression = gradCompression }
         try c.validate()
         return c
     }

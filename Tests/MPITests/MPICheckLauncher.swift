@@ -23,6 +23,19 @@ enum MPICheckLauncher {
         try Launcher.run("mpivae-mpicheck", ranks: ranks, arguments: arguments, timeout: timeout)
     }
 
+    /// Runs every check and reads the records each rank wrote to its own file.
+    static func fullRun(ranks: Int?) throws -> (ProcessResult, [CheckRecord]) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mpicheck-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try run(ranks: ranks, arguments: ["--records", directory.path])
+        var text = ""
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() {
+            text += try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+        }
+        return (result, try records(in: text))
+    }
+
     /// The JSON records in `stdout`; other lines (launcher chatter) are skipped, but a line that
     /// looks like a record and does not parse is an error.
     static func records(in stdout: String) throws -> [CheckRecord] {

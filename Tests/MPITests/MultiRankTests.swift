@@ -15,15 +15,15 @@ final class MultiRankTests: XCTestCase {
     }
 
     func testOneRankWithoutMpirun() throws {
-        try verifyFullRun(size: 1, try MPICheckLauncher.run(ranks: nil))
+        try verifyFullRun(size: 1, try MPICheckLauncher.fullRun(ranks: nil))
     }
 
     func testTwoRanks() throws {
-        try verifyFullRun(size: 2, try MPICheckLauncher.run(ranks: 2))
+        try verifyFullRun(size: 2, try MPICheckLauncher.fullRun(ranks: 2))
     }
 
     func testThreeRanks() throws {
-        try verifyFullRun(size: 3, try MPICheckLauncher.run(ranks: 3))
+        try verifyFullRun(size: 3, try MPICheckLauncher.fullRun(ranks: 3))
     }
 
     /// Rank 1 aborts while ranks 0 and 2 wait in a barrier it never joins: the whole job must end
@@ -61,12 +61,12 @@ final class MultiRankTests: XCTestCase {
     }
 
     /// Every rank 0..<size printed exactly the expected records, each once, with the right values.
-    private func verifyFullRun(size: Int, _ result: ProcessResult, file: StaticString = #filePath,
+    private func verifyFullRun(size: Int, _ run: (ProcessResult, [CheckRecord]), file: StaticString = #filePath,
                                line: UInt = #line) throws {
+        let (result, records) = run
         XCTAssertFalse(result.timedOut, result.summary, file: file, line: line)
         XCTAssertEqual(result.exitCode, 0, result.summary, file: file, line: line)
         XCTAssertEqual(result.strays, [], "processes still running after the job ended", file: file, line: line)
-        let records = try MPICheckLauncher.records(in: result.stdout)
         XCTAssertEqual(Set(records.map(\.rank)), Set(0..<size), "ranks that reported", file: file, line: line)
         XCTAssertEqual(Set(records.map(\.size)), [size], "world sizes reported", file: file, line: line)
 

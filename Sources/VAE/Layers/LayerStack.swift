@@ -6,6 +6,10 @@ struct LayerStack {
     /// Layers below this index own no tensors; a backward that needs no input gradient stops at
     /// it (the first parameterized encoder layer needs no gradient w.r.t. the data).
     let firstParameterized: Int
+    /// The lowest arena offset of each layer's tensors (nil: it has none). The arena holds the
+    /// layers in order, so once layer i's gradients are written during backward, every gradient
+    /// from this offset to the end of the arena is final.
+    let lowestOffsets: [Int?]
     /// The pair backward passes between layers (empty when the stack never runs backward).
     let gradients: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
     /// Floats in each of `gradients`.
@@ -29,6 +33,7 @@ struct LayerStack {
             x = layer.output
         }
         self.layers = layers
+        lowestOffsets = offsets.map { $0.min() }
         firstParameterized = definitions.firstIndex { !$0.parameters.isEmpty } ?? 0
         let widest = definitions.map { max($0.input.count, $0.output.count) }.max() ?? 1
         let count = backward ? rows * widest : 0
@@ -49,7 +54,8 @@ struct LayerStack {
     /// the first layer lands in `gradInput`; with nil the pass stops at `firstParameterized`.
     @inline(__always)
     func backward(rows: Int, gradTop: UnsafeMutablePointer<Float>, topBiasDone: Bool,
-                  gradInput: UnsafeMutablePointer<Float>?, parameterGradients: Bool, productsOnly: Bool = false) {
+                  gradInput: UnsafeMutablePointer<Float>?, parameterGradients: Bool, productsOnly: Bool = false,
+                  ready: ((Int) -> Void)? = nil) {
         var g = gradTop
         var useFirst = true
         let bottom = gradInput == nil ? firstParameterized : 0
@@ -64,6 +70,8 @@ struct LayerStack {
             }
             layers[i].backward(rows: rows, gradOutput: g, gradInput: dx, parameterGradients: parameterGradients,
                                biasGradientDone: topBiasDone && i == layers.count - 1, productsOnly: productsOnly)
+            // Lets a data-parallel trainer send the finished gradients while the rest are computed.
+            if parameterGradients, let ready, let offset = lowestOffsets[i] { ready(offset) }
             if let dx { g = dx }
             i -= 1
         }
