@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
         }
         guard seconds > 0, seconds.isFinite else { throw ConfigError("--seconds expects a positive number, got \(seconds)") }
         BLASInfo.setThreads(1)
-        try MPIRuntime.initialize()
+        try JobStart.initializeMPI(command: "bench", stallTimeout: nil)
         let comm = Communicator.world
         var config = TrainConfig()
         config.batchSize = batchSize

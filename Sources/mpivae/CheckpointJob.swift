@@ -21,10 +21,10 @@ struct CheckpointJob {
         return split
     }
 
-    init(checkpoint: String, blas: BLASThreadsOption, options: String,
+    init(command: String, checkpoint: String, blas: BLASThreadsOption, stall: StallTimeoutOption, options: String,
          load: () throws -> [(role: String, dataset: Dataset?)]) throws {
         try blas.apply()
-        try MPIRuntime.initialize()
+        try JobStart.initializeMPI(command: command, stallTimeout: try stall.seconds())
         comm = Communicator.world
         let loaded = try comm.everyoneSucceeds("loading the data", load)
         try DataAgreement.check(loaded, on: comm)

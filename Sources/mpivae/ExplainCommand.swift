@@ -14,6 +14,7 @@ struct ExplainCommand: ParsableCommand {
 
     @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
+    @OptionGroup var stall: StallTimeoutOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "train or test: the split to explain.") var split: String = "test"
@@ -27,7 +28,7 @@ struct ExplainCommand: ParsableCommand {
             throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
         let which = try CheckpointJob.split(split)
-        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
+        let job = try CheckpointJob(command: "explain", checkpoint: checkpoint, blas: blas, stall: stall,
                                     options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)") {
             [("data", try DataSource.load(data, split: which)),
              ("training data", noNeighbours || which == .train ? nil : try DataSource.load(data, split: .train))]

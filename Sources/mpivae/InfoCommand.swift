@@ -14,7 +14,7 @@ struct InfoCommand: ParsableCommand {
     var expectWorldSize: Int?
 
     func run() throws {
-        try MPIRuntime.initialize()
+        try JobStart.initializeMPI(command: "info", stallTimeout: nil)
         let comm = Communicator.world
         let line = "\(MPIRuntime.processorName)\t\(getpid())\t\(BLASInfo.coreName)\t\(BLASInfo.threads)"
         let lines = try comm.gather(string: line, root: 0)

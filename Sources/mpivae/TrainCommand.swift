@@ -54,6 +54,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).")
     var maxSteps: Int?
     @OptionGroup var blas: BLASThreadsOption
+    @OptionGroup var stall: StallTimeoutOption
 
     /// Flags over `--config` over the defaults; with `--resume`, over the run's saved settings,
     /// which rank 0 reads and shares (so `comm` is needed then).
@@ -113,14 +114,15 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try blas.apply()
+        let stallTimeout = try stall.seconds()
         let config: TrainConfig
         if resume != nil {
-            try MPIRuntime.initialize()
+            try JobStart.initializeMPI(command: "train", stallTimeout: stallTimeout)
             // Settings are resolved identically on every rank: their errors are every rank's.
             do { config = try resolvedConfig(comm: Communicator.world) } catch let e as ConfigError { throw AgreedError("\(e)") }
         } else {
             config = try resolvedConfig(comm: nil)
-            try MPIRuntime.initialize()
+            try JobStart.initializeMPI(command: "train", stallTimeout: stallTimeout)
         }
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
