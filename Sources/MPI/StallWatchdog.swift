@@ -75,7 +75,7 @@ public final class StallWatchdog {
         let start = MPI_Wtime()
         // Spin for a few times the typical wait: the step's allreduce stays on the fast path,
         // and a transfer that has begun is not slowed by sleeps.
-        let spinUntil = start + min(0.25, max(0.005, 4 * typicalWait))
+        let spinUntil = start + min(1, max(0.005, 4 * typicalWait))
         var deadline = start + timeout
         var sleep = 0.000_05
         var nextChores = start + 0.05

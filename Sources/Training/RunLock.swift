@@ -40,12 +40,16 @@ public enum RunLock {
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let reason = errno
-            let holder = readHolder(fd)
-            close(fd)
             if reason == EWOULDBLOCK {
+                let holder = readHolder(fd)
+                close(fd)
                 throw ConfigError("\(flag) \(runDirectory) is in use by another mpivae job (\(holder)); wait for it to end or choose another directory")
             }
-            throw ConfigError("\(flag) \(runDirectory): cannot lock \(fileName) (\(String(cString: strerror(reason)))); this file system may not support locks")
+            // A file system without flock (some Lustre and NFS mounts) must not stop every run;
+            // it loses the guarantee, and says so.
+            let warning = "warning: \(flag) \(runDirectory): cannot lock \(fileName) (\(String(cString: strerror(reason)))); "
+                + "this file system may not support locks, so a second job on this directory would not be stopped\n"
+            _ = warning.withCString { write(2, $0, strlen($0)) }
         }
         var host = [CChar](repeating: 0, count: 256)
         _ = gethostname(&host, host.count - 1)

@@ -144,6 +144,8 @@ struct TrainCommand: ParsableCommand {
                 info["checkpoint"] = saved.path
                 info["checkpoint_checksum"] = "crc32:" + String(format: "%08x", saved.dataCRC32)
             }
+            StallWatchdog.phase = "the explanation export"
+            StallWatchdog.step = -1
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
                                           communicator: comm, checkpointInfo: info,
