@@ -43,6 +43,7 @@ public final class StallWatchdog {
     private var question = UnsafeMutablePointer<Int64>.allocate(capacity: Census.words)
     /// Until this time a lower rank is reporting, and this one waits for its abort.
     private var standDownUntil = 0.0
+    private var stoodDownOnce = false
     /// Typical seconds of recent waits, which sets how long a wait spins before it sleeps.
     private var typicalWait = 0.0
     private let launcher: LauncherWatch?
@@ -200,6 +201,15 @@ public final class StallWatchdog {
             if receives.allSatisfy({ ($0.map { try? $0.test() } ?? true) ?? true }) { break }
             usleep(2_000)
         }
+        // A rank that finished first leaves the report to a rank still running, once: that one
+        // names the rank that finished early, which is what went wrong.
+        if state == 2, !stoodDownOnce, (0..<size).contains(where: { peer in
+            peer != me && ((try? receives[peer]?.test()) ?? false) && incoming[peer * Census.words + 1] == 1
+        }) {
+            stoodDownOnce = true
+            standDownUntil = MPI_Wtime() + Self.reportGrace + 3
+            return
+        }
         var missing: [(rank: Int, note: String)] = []
         var arrived: [Int] = [me]
         for peer in 0..<size where peer != me {
@@ -209,6 +219,8 @@ public final class StallWatchdog {
                 missing.append((peer, "does not respond"))
             } else if base[1] == 2 {
                 missing.append((peer, "has finished"))
+            } else if base[1] != state {
+                missing.append((peer, base[2] >= 0 ? "is still running, at step \(base[2])" : "is still running"))
             } else if base[0] == sequence {
                 arrived.append(peer)
             } else {

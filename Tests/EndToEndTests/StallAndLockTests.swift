@@ -19,13 +19,19 @@ final class StallAndLockTests: EndToEndCase {
 
     /// Waits until the run has logged `steps` steps (or fails after `timeout` seconds).
     func waitForSteps(_ run: String, _ steps: Int, timeout: Double = 60, file: StaticString = #filePath, line: UInt = #line) {
+        waitForRecords(run, kind: "step", steps, timeout: timeout, file: file, line: line)
+    }
+
+    /// Waits until metrics.jsonl holds `count` records of `kind`.
+    func waitForRecords(_ run: String, kind: String, _ count: Int, timeout: Double = 60,
+                        file: StaticString = #filePath, line: UInt = #line) {
         let giveUp = Date().addingTimeInterval(timeout)
         while Date() < giveUp {
             let text = (try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? ""
-            if text.components(separatedBy: "\"kind\":\"step\"").count - 1 >= steps { return }
+            if text.components(separatedBy: "\"kind\":\"\(kind)\"").count - 1 >= count { return }
             usleep(50_000)
         }
-        XCTFail("the run logged fewer than \(steps) steps in \(timeout) s", file: file, line: line)
+        XCTFail("the run logged fewer than \(count) \(kind) records in \(timeout) s", file: file, line: line)
     }
 
     /// The rank processes mpirun started, by rank.
@@ -129,26 +135,36 @@ final class StallAndLockTests: EndToEndCase {
         try Tool.succeed(["train", "--resume", run, "--max-steps", "1"])
     }
 
-    /// After kill -9 of mpirun its ranks stop at once and write nothing more, so a prompt resume
-    /// takes the run directory over cleanly.
+    /// After kill -9 of mpirun its ranks stop and write nothing more, so a prompt resume takes the
+    /// run directory over cleanly. (Without the fix Open MPI's ranks noticed about a second
+    /// later and wrote checkpoints meanwhile.) The ranks are stopped while mpirun is killed, so
+    /// the run's state at the kill is known exactly; they are then let go on.
     func testRanksStopWhenMpirunIsKilled() throws {
         let run = Tool.temporaryDirectory("orphans") + "/run"
-        let job = try Launcher.start("mpivae", ranks: 2, arguments: longTraining(run, stallTimeout: 60))
-        waitForSteps(run, 5)
+        // Long epochs and no progress lines: nothing the ranks print can fail on the dead pipe.
+        let args = ["train", "--data", "synthetic:n=60000", "--hidden", "48", "--latent", "3", "--batch-size", "60",
+                    "--epochs", "1000", "--no-explain", "--no-eval", "--checkpoint-every", "2", "--log-every", "1000000",
+                    "--out", run]
+        let job = try Launcher.start("mpivae", ranks: 2, arguments: args)
+        waitForRecords(run, kind: "checkpoint", 3)
         let rankPids = Array(ranks(of: job.pid).values)
         XCTAssertEqual(rankPids.count, 2, "mpirun's ranks")
-        kill(job.pid, SIGKILL)
-        let giveUp = Date().addingTimeInterval(5)
-        while Date() < giveUp && rankPids.contains(where: isAlive) { usleep(20_000) }
-        XCTAssertEqual(rankPids.filter(isAlive), [], "ranks still running 5 s after mpirun was killed")
+        for pid in rankPids { kill(pid, SIGSTOP) }
+        usleep(100_000)
         func snapshot() -> [String] {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints")) ?? []).sorted()
             let metrics = (try? FileManager.default.attributesOfItem(atPath: run + "/metrics.jsonl")[.size] as? Int) ?? -1
             return names + ["metrics \(metrics ?? -1)"]
         }
-        let before = snapshot()
-        usleep(1_500_000)
-        XCTAssertEqual(snapshot(), before, "the run changed after its ranks were gone")
+        let atKill = snapshot()
+        kill(job.pid, SIGKILL)
+        usleep(100_000)
+        for pid in rankPids { kill(pid, SIGCONT) }
+        let giveUp = Date().addingTimeInterval(5)
+        while Date() < giveUp && rankPids.contains(where: isAlive) { usleep(20_000) }
+        XCTAssertEqual(rankPids.filter(isAlive), [], "ranks still running 5 s after mpirun was killed")
+        usleep(500_000)
+        XCTAssertEqual(snapshot(), atKill, "the run changed after mpirun was killed")
         _ = try ProcessRunner.wait(job, timeout: 10)
         try Tool.succeed(["train", "--resume", run, "--max-steps", "1"])
     }

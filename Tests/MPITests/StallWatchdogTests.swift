@@ -22,7 +22,8 @@ final class StallWatchdogTests: XCTestCase {
         XCTAssertLessThan(result.seconds, 2 + 12, result.summary)
         XCTAssertEqual(errorLines(result), ["error: rank 1 did not arrive in mpicheck (MPI_Barrier) within --stall-timeout 2 s "
                                             + "(rank 1 does not respond); ranks 0, 2 waited; ending the job"], result.stderr)
-        XCTAssertFalse(result.stdout.contains("survived-stop"))
+        // (No check that nobody got past the barrier: when the job is torn down Open MPI sends the
+        // stopped rank SIGCONT before killing it, and it may still join the others then.)
         XCTAssertEqual(result.strays, [])
     }
 
