@@ -1,6 +1,10 @@
 #ifndef MPIVAE_CMPI_SHIM_H
 #define MPIVAE_CMPI_SHIM_H
 #include <mpi.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <signal.h>
+#endif
 
 // Open MPI's handles are macros over addresses of library globals (MPI_COMM_WORLD is
 // &ompi_mpi_comm_world, ...); Swift imports none of them, so each gets an inline getter.
@@ -28,5 +32,16 @@ static inline int mpivae_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int mpivae_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
 static inline int mpivae_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 static inline int mpivae_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+
+// prctl is variadic, which Swift cannot call. Asks the kernel to send `sig` to this process when
+// its parent dies (Linux); does nothing elsewhere.
+static inline int mpivae_set_parent_death_signal(int sig) {
+#ifdef __linux__
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0UL, 0UL, 0UL);
+#else
+    (void)sig;
+    return -1;
+#endif
+}
 
 #endif

@@ -1,10 +1,12 @@
 import SystemMemory
 import Foundation
+import MPI
 
 /// Writes whole files through a temporary name in the same directory and a rename, so a reader
 /// (or a crash) never sees half a file.
 enum FileOutput {
     static func write(_ bytes: [UInt8], to path: String) throws {
+        LauncherWatch.checkBeforeWriting()
         let tmp = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes)) else {
             throw ExplainError("\(path): could not write the file (\(String(cString: strerror(errno))))")

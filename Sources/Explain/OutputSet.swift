@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import MPI
 
 /// The files written so far, by path relative to the output directory, plus the PNG bytes so the
 /// report can inline them without reading the files back.
@@ -13,7 +14,11 @@ final class OutputSet {
         try FileOutput.makeDirectory(directory)
     }
 
-    func path(_ name: String) -> String { directory + "/" + name }
+    /// Every file of the export is named through here just before it is written.
+    func path(_ name: String) -> String {
+        LauncherWatch.checkBeforeWriting()
+        return directory + "/" + name
+    }
 
     func subdirectory(_ name: String) throws { try FileOutput.makeDirectory(path(name)) }
 

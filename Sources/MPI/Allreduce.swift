@@ -6,8 +6,12 @@ extension Communicator {
     /// Every rank must pass the same count.
     public func allreduce<T: MPIScalar>(_ buffer: UnsafeMutableBufferPointer<T>, op: ReduceOp) throws {
         let count = try mpiCount(buffer.count, "MPI_Allreduce")
-        try check(MPI_Allreduce(UnsafeRawPointer(mpivae_in_place()), buffer.mpiAddress, count,
-                                T.mpiDatatype, op.handle, handle), "MPI_Allreduce")
+        let inPlace = UnsafeRawPointer(mpivae_in_place())
+        try collective("MPI_Allreduce", {
+            MPI_Allreduce(inPlace, buffer.mpiAddress, count, T.mpiDatatype, op.handle, handle)
+        }, nonBlocking: {
+            MPI_Iallreduce(inPlace, buffer.mpiAddress, count, T.mpiDatatype, op.handle, handle, $0)
+        })
     }
 
     /// Array form of the in-place allreduce.

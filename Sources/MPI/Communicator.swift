@@ -67,7 +67,7 @@ public final class Communicator {
 
     /// Waits until every rank has called it.
     public func barrier() throws {
-        try check(MPI_Barrier(handle), "MPI_Barrier")
+        try collective("MPI_Barrier", { MPI_Barrier(handle) }, nonBlocking: { MPI_Ibarrier(handle, $0) })
     }
 
     /// A new communicator with the same ranks and its own message space (`MPI_Comm_dup`), so a

@@ -8,14 +8,20 @@ extension Communicator {
         let type = T.mpiDatatype
         return try values.withUnsafeBufferPointer { sent in
             guard rank == root else {
-                try check(MPI_Gather(sent.mpiAddress, count, type, nil, 0, type, mpiRoot(root), handle),
-                          "MPI_Gather")
+                try collective("MPI_Gather", {
+                    MPI_Gather(sent.mpiAddress, count, type, nil, 0, type, mpiRoot(root), handle)
+                }, nonBlocking: {
+                    MPI_Igather(sent.mpiAddress, count, type, nil, 0, type, mpiRoot(root), handle, $0)
+                })
                 return []
             }
             let total = values.count * size
             return try [T](unsafeUninitializedCapacity: total) { received, initialized in
-                try check(MPI_Gather(sent.mpiAddress, count, type, received.mpiAddress, count, type,
-                                     mpiRoot(root), handle), "MPI_Gather")
+                try collective("MPI_Gather", {
+                    MPI_Gather(sent.mpiAddress, count, type, received.mpiAddress, count, type, mpiRoot(root), handle)
+                }, nonBlocking: {
+                    MPI_Igather(sent.mpiAddress, count, type, received.mpiAddress, count, type, mpiRoot(root), handle, $0)
+                })
                 initialized = total
             }
         }
@@ -31,13 +37,25 @@ extension Communicator {
         let type = T.mpiDatatype
         return try values.withUnsafeBufferPointer { sent in
             guard rank == root else {
-                try check(MPI_Gatherv(sent.mpiAddress, count, type, nil, nil, nil, type, mpiRoot(root), handle),
-                          "MPI_Gatherv")
+                try collective("MPI_Gatherv", {
+                    MPI_Gatherv(sent.mpiAddress, count, type, nil, nil, nil, type, mpiRoot(root), handle)
+                }, nonBlocking: {
+                    MPI_Igatherv(sent.mpiAddress, count, type, nil, nil, nil, type, mpiRoot(root), handle, $0)
+                })
                 return []
             }
             let flat = try [T](unsafeUninitializedCapacity: total) { received, initialized in
-                try check(MPI_Gatherv(sent.mpiAddress, count, type, received.mpiAddress, counts, displacements,
-                                      type, mpiRoot(root), handle), "MPI_Gatherv")
+                try counts.withUnsafeBufferPointer { c in
+                    try displacements.withUnsafeBufferPointer { d in
+                        try collective("MPI_Gatherv", {
+                            MPI_Gatherv(sent.mpiAddress, count, type, received.mpiAddress, c.baseAddress, d.baseAddress,
+                                        type, mpiRoot(root), handle)
+                        }, nonBlocking: {
+                            MPI_Igatherv(sent.mpiAddress, count, type, received.mpiAddress, c.baseAddress, d.baseAddress,
+                                         type, mpiRoot(root), handle, $0)
+                        })
+                    }
+                }
                 initialized = total
             }
             return splitBlocks(flat, counts: counts, displacements: displacements)
@@ -52,8 +70,11 @@ extension Communicator {
         let total = values.count * size
         return try values.withUnsafeBufferPointer { sent in
             try [T](unsafeUninitializedCapacity: total) { received, initialized in
-                try check(MPI_Allgather(sent.mpiAddress, count, type, received.mpiAddress, count, type, handle),
-                          "MPI_Allgather")
+                try collective("MPI_Allgather", {
+                    MPI_Allgather(sent.mpiAddress, count, type, received.mpiAddress, count, type, handle)
+                }, nonBlocking: {
+                    MPI_Iallgather(sent.mpiAddress, count, type, received.mpiAddress, count, type, handle, $0)
+                })
                 initialized = total
             }
         }
@@ -68,8 +89,17 @@ extension Communicator {
         let type = T.mpiDatatype
         let flat = try values.withUnsafeBufferPointer { sent in
             try [T](unsafeUninitializedCapacity: total) { received, initialized in
-                try check(MPI_Allgatherv(sent.mpiAddress, count, type, received.mpiAddress, counts, displacements,
-                                         type, handle), "MPI_Allgatherv")
+                try counts.withUnsafeBufferPointer { c in
+                    try displacements.withUnsafeBufferPointer { d in
+                        try collective("MPI_Allgatherv", {
+                            MPI_Allgatherv(sent.mpiAddress, count, type, received.mpiAddress, c.baseAddress,
+                                           d.baseAddress, type, handle)
+                        }, nonBlocking: {
+                            MPI_Iallgatherv(sent.mpiAddress, count, type, received.mpiAddress, c.baseAddress,
+                                            d.baseAddress, type, handle, $0)
+                        })
+                    }
+                }
                 initialized = total
             }
         }

@@ -68,12 +68,26 @@ public final class Request {
         return flag != 0
     }
 
-    /// Waits for completion inside MPI (`MPI_Wait`), with no deadline: Open MPI spins a core while
-    /// it waits. For a bounded, gentler wait use `wait(until:policy:)`.
+    /// Waits for completion. With a `StallWatchdog` installed, a collective waits under its
+    /// deadline (a stall ends the job with its line), polling gently; otherwise inside MPI
+    /// (`MPI_Wait`), with no deadline, and Open MPI spins a core while it waits. For a bounded
+    /// wait of your own use `wait(until:policy:)`.
     public func wait() throws {
         if isComplete { return }
         guard !isAbandoned else {
             throw MPIError(code: MPI_ERR_REQUEST, message: "the request was abandoned", call: "\(call)")
+        }
+        if kind == .collective, let watchdog = StallWatchdog.active {
+            do {
+                try watchdog.wait(&handle, call: call)
+            } catch {
+                isComplete = true
+                owned = nil
+                throw error
+            }
+            isComplete = true
+            owned = nil
+            return
         }
         let rc = MPI_Wait(&handle, mpivae_status_ignore())
         isComplete = true

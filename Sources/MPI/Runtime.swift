@@ -64,8 +64,22 @@ public enum MPIRuntime {
     /// Finalizes MPI if it is initialized and not yet finalized; otherwise does nothing.
     /// Every rank must call it (it synchronizes with the others), which is why the exit hook
     /// only calls it on a successful exit; see `installExitHook`.
+    ///
+    /// With a stall watchdog installed, the ranks first agree that every one of them is done
+    /// (under its deadline), so a rank that finished early does not wait in MPI_Finalize forever.
     public static func finalize() {
         guard mpiInitialized(), !isFinalized else { return }
+        if let watchdog = StallWatchdog.active {
+            do {
+                try watchdog.agreeDone()
+            } catch {
+                fputs("error: the ranks could not agree that they are done: \(oneLine("\(error)"))\n", stderr)
+                isAborting = true
+                _ = MPI_Abort(mpivae_comm_world(), StallWatchdog.exitCode)
+                exit(StallWatchdog.exitCode)
+            }
+            StallWatchdog.uninstall()
+        }
         _ = MPI_Finalize()
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MPI
 import SafeTensors
 
 /// The `checkpoints/` folder of a run directory: `ckpt-<tag>.safetensors` files written atomically,
@@ -53,6 +54,7 @@ public final class CheckpointStore {
     @discardableResult
     public func save(tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
                      metadata: [String: String], tag: String) throws -> Saved {
+        LauncherWatch.checkBeforeWriting()
         let clock = ContinuousClock()
         let start = clock.now
         try Self.checkTag(tag, directory: directory)

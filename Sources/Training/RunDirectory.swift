@@ -31,6 +31,7 @@ public struct RunDirectory {
 
     /// Written whole or not at all, so a crash never leaves a config.json that resume cannot read.
     public func writeConfig(_ config: TrainConfig) throws {
+        LauncherWatch.checkBeforeWriting()
         let tmp = configPath + ".tmp"
         do {
             try Data(config.canonicalJSON().utf8).write(to: URL(fileURLWithPath: tmp))
@@ -82,6 +83,7 @@ final class MetricsLog {
     }
 
     func write(_ record: [String: Any]) {
+        LauncherWatch.checkBeforeWriting()
         guard let handle,
               let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         else { return }

@@ -97,6 +97,7 @@ public final class Trainer {
         var epoch = setup.position.epoch
         var jobSamples = 0, jobSeconds = 0.0
 
+        StallWatchdog.phase = "training"
         epochLoop: while epoch < config.epochs {
             let permutation = sampler.permutation(epoch: epoch)
             var totals = EpochTotals()
@@ -112,6 +113,7 @@ public final class Trainer {
                     break epochLoop
                 }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
+                StallWatchdog.step = summary.steps + 1
                 let t0 = monotonicSeconds()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
                                           stopRequested: stop.requested)
@@ -170,9 +172,11 @@ public final class Trainer {
             }
             progress.endEpoch()
 
+            StallWatchdog.phase = "evaluation"
             let evaluationStart = monotonicSeconds()
             let test = try evaluation?.run()
             let evaluationSeconds = monotonicSeconds() - evaluationStart
+            StallWatchdog.phase = "training"
             summary.lastTrainNegELBO = totals.negELBO
             summary.lastTestNegELBO = test?.negELBO ?? summary.lastTestNegELBO
             jobSamples += totals.rows; jobSeconds += totals.stepSeconds
@@ -212,6 +216,10 @@ public final class Trainer {
     /// Data, agreement across ranks, the run directory, the model and (on resume) its state.
     private func prepare() throws -> Setup {
         let rank = comm.rank, size = comm.size
+
+        // Before anything of the run is written (or the data loaded): a second job on this
+        // directory stops here, at once.
+        try comm.rootDecides { try RunLock.acquire(runDirectory: run.path, flag: resume ? "--resume" : "--out") }
 
         // Everyone loads the data; a rank that cannot ends the job for all.
         let dataStart = monotonicSeconds()

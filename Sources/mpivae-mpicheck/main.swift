@@ -14,6 +14,11 @@
 //   --exit-from R [--code C] rank R exits with code C (default 2) without finalizing, others wait
 //   --time-allreduce N      time the in-place Float allreduce of N elements (rank 0 reports
 //                           the median and best of 50 calls in ms); a measurement, not a test
+//   --stall-timeout T       first agree on the command and install the stall watchdog with a
+//                           T-second deadline (combine with the modes below and above)
+//   --stop-from R           rank R stops itself (SIGSTOP) while the others wait in a barrier
+//   --late-join S           ranks other than 0 join a barrier S seconds late; rank 0 reports
+//                           the CPU seconds it used while waiting
 import Foundation
 import MPI
 
@@ -68,9 +73,56 @@ func intArgument(after flag: String, default fallback: Int? = nil) -> Int? {
     return value
 }
 
-let known: Set<String> = ["--abort-from", "--exit-from", "--code", "--time-allreduce", "--records"]
+let known: Set<String> = ["--abort-from", "--exit-from", "--code", "--time-allreduce", "--records", "--stall-timeout",
+                           "--stop-from", "--late-join"]
 for argument in CommandLine.arguments.dropFirst() where argument.hasPrefix("-") && !known.contains(argument) {
     fail("unknown argument \(argument); expected --abort-from R, --exit-from R [--code C], --time-allreduce N, --records DIR or nothing")
+}
+
+if let at = CommandLine.arguments.firstIndex(of: "--stall-timeout") {
+    guard at + 1 < CommandLine.arguments.count, let seconds = Double(CommandLine.arguments[at + 1]), seconds > 0 else {
+        fail("--stall-timeout expects a positive number of seconds")
+    }
+    do {
+        try CommandAgreement.agree(command: "mpicheck", protocolVersion: 1, on: world, timeout: seconds)
+        try StallWatchdog.install(timeout: seconds, world: world)
+        StallWatchdog.phase = "mpicheck"
+    } catch {
+        fail("mpicheck: \(error)")
+    }
+}
+
+if let stopper = intArgument(after: "--stop-from") {
+    report("stopping", ["\(stopper)"])
+    if rank == stopper { kill(getpid(), SIGSTOP) }
+    // Open MPI resumes stopped ranks (SIGCONT) before killing them; a barrier that fails then
+    // is not one that completed.
+    if (try? world.barrier()) != nil { report("survived-stop", []) }
+    exit(0)
+}
+
+if let at = CommandLine.arguments.firstIndex(of: "--late-join") {
+    guard at + 1 < CommandLine.arguments.count, let seconds = Double(CommandLine.arguments[at + 1]), seconds >= 0 else {
+        fail("--late-join expects a number of seconds")
+    }
+    func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+    do {
+        try world.barrier()
+        if rank != 0 { usleep(UInt32(seconds * 1e6)) }
+        let (wall, cpu) = (MPIRuntime.wallTime(), cpuSeconds())
+        try world.barrier()
+        if rank == 0 {
+            report("late-join", [String(format: "%.3f", MPIRuntime.wallTime() - wall), String(format: "%.3f", cpuSeconds() - cpu)])
+        }
+    } catch {
+        fail("mpicheck: \(error)")
+    }
+    MPIRuntime.finalize()
+    exit(0)
 }
 
 if let aborter = intArgument(after: "--abort-from") {

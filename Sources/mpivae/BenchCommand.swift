@@ -48,7 +48,7 @@ struct BenchCommand: ParsableCommand {
             throw ConfigError("--warmup-steps expects a whole number from 0 to 10000000, got \(warmupSteps)")
         }
         BLASInfo.setThreads(1)
-        try MPIRuntime.initialize()
+        try JobStart.initializeMPI(command: "bench", stallTimeout: nil)
         let comm = Communicator.world
         // Bad input ends the job before anything is timed, on every rank.
         var regime: TrainedStateInput?

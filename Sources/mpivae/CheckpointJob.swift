@@ -22,12 +22,12 @@ struct CheckpointJob {
     }
 
     /// `budget` adds what the command holds besides the data and the model (see `MemoryEstimate`).
-    init(checkpoint: String, blas: BLASThreadsOption, options: String, command: String,
+    init(command: String, checkpoint: String, blas: BLASThreadsOption, stall: StallTimeoutOption, options: String,
          budget: @escaping (inout MemoryEstimate, ModelConfig, [Dataset]) -> Void,
          load: () throws -> [(role: String, dataset: Dataset?)]) throws {
         try blas.apply()
         try InputKinds.check("--checkpoint", checkpoint)
-        try MPIRuntime.initialize()
+        try JobStart.initializeMPI(command: command, stallTimeout: try stall.seconds())
         comm = Communicator.world
         let loaded = try comm.everyoneSucceeds("loading the data", load)
         try DataAgreement.check(loaded, on: comm)

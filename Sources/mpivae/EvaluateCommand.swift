@@ -13,6 +13,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
     @OptionGroup var subnormals: SubnormalOption
+    @OptionGroup var stall: StallTimeoutOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "train or test.") var split: String = "test"
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
@@ -25,8 +26,8 @@ struct EvaluateCommand: ParsableCommand {
         }
         let which = try CheckpointJob.split(split)
         try InputKinds.check("--data", data)
-        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas, options: "--iwae \(iwae) --seed \(seed)",
-                                    command: "evaluate", budget: { estimate, config, _ in estimate.addEvaluation(config) }) {
+        let job = try CheckpointJob(command: "evaluate", checkpoint: checkpoint, blas: blas, stall: stall,
+                                    options: "--iwae \(iwae) --seed \(seed)", budget: { estimate, config, _ in estimate.addEvaluation(config) }) {
             [("data", try DataSource.load(data, split: which))]
         }
         let (comm, model, dataset) = (job.comm, job.model, job.data)

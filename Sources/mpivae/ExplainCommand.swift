@@ -15,6 +15,7 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "A checkpoint written by mpivae train, or a run directory (its newest checkpoint).") var checkpoint: String
     @OptionGroup var blas: BLASThreadsOption
     @OptionGroup var subnormals: SubnormalOption
+    @OptionGroup var stall: StallTimeoutOption
     @Option(help: "fashion-mnist, a directory of IDX files, a .npy or .csv file, or synthetic.") var data: String
     @Option(help: "Output directory.") var out: String
     @Option(help: "train or test: the split to explain.") var split: String = "test"
@@ -44,9 +45,9 @@ struct ExplainCommand: ParsableCommand {
                                                                  baseline: limeBaseline, explained: limeExplained) : nil
         } catch let error as ExplainError { throw ConfigError(error.description) }
         try InputKinds.check("--data", data)
-        let job = try CheckpointJob(checkpoint: checkpoint, blas: blas,
+        let job = try CheckpointJob(command: "explain", checkpoint: checkpoint, blas: blas, stall: stall,
                                     options: "--iwae \(iwae) --sample \(samples) --seed \(seed) --out \(out)",
-                                    command: "explain", budget: { estimate, config, sets in
+                                    budget: { estimate, config, sets in
                                         estimate.addExport(config, count: sets.first?.count ?? 0, neighbours: sets.dropFirst().first?.count ?? 0)
                                     }) {
             [("data", try DataSource.load(data, split: which)),

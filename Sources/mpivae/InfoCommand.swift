@@ -28,7 +28,7 @@ struct InfoCommand: ParsableCommand {
         // they would flush even if only main had set the mode. Before, they are the threads
         // OpenBLAS started when it loaded, and only the start-up hook reaches those.
         let beforeMPI = Self.subnormalCheck()
-        try MPIRuntime.initialize()
+        try JobStart.initializeMPI(command: "info", stallTimeout: nil)
         let comm = Communicator.world
         let check = beforeMPI + Self.subnormalCheck()
         let line = "\(MPIRuntime.processorName)\t\(getpid())\t\(BLASInfo.coreName)\t\(BLASInfo.threads)\t\(check.text)"

@@ -67,6 +67,7 @@ struct TrainCommand: ParsableCommand {
     var gradCompression: String?
     @OptionGroup var blas: BLASThreadsOption
     @OptionGroup var subnormals: SubnormalOption
+    @OptionGroup var stall: StallTimeoutOption
 
     /// Flags over `--config` over the defaults; with `--resume`, over the run's saved settings,
     /// which rank 0 reads and shares (so `comm` is needed then).
@@ -135,15 +136,16 @@ struct TrainCommand: ParsableCommand {
         // during training (the first step is finished and saved), instead of killing the process.
         StopSignals.install()
         try blas.apply()
+        let stallTimeout = try stall.seconds()
         let config: TrainConfig
         if resume != nil {
-            try MPIRuntime.initialize()
+            try JobStart.initializeMPI(command: "train", stallTimeout: stallTimeout)
             // Settings are resolved identically on every rank: their errors are every rank's.
             do { config = try resolvedConfig(comm: Communicator.world) } catch let e as ConfigError { throw AgreedError("\(e)") }
         } else {
             config = try resolvedConfig(comm: nil)
             try InputKinds.check("--data", config.data)
-            try MPIRuntime.initialize()
+            try JobStart.initializeMPI(command: "train", stallTimeout: stallTimeout)
         }
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
@@ -178,6 +180,8 @@ struct TrainCommand: ParsableCommand {
                 info["checkpoint"] = saved.path
                 info["checkpoint_checksum"] = "crc32:" + String(format: "%08x", saved.dataCRC32)
             }
+            StallWatchdog.phase = "the explanation export"
+            StallWatchdog.step = -1
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
                                           communicator: comm, checkpointInfo: info,
