@@ -51,6 +51,14 @@ public final class PendingReductions {
     public func waitAll() throws {
         guard count > 0 else { return }
         defer { count = 0 }
+        // Under the stall watchdog each bucket waits with the deadline every other collective has,
+        // so a peer that stops mid-step ends the job with its line instead of hanging here.
+        if let watchdog = StallWatchdog.active {
+            for i in 0..<count where requests[i] != nil {
+                try watchdog.wait(&requests[i], call: "MPI_Iallreduce")
+            }
+            return
+        }
         try check(MPI_Waitall(Int32(count), requests, nil), "MPI_Waitall")
     }
 }

@@ -44,6 +44,12 @@ public enum ArithmeticSettings {
         // The kernel family is fixed when OpenBLAS loads (see BLASCoreSelection).
         ArithmeticSetting(key: "blas_kernel", name: "the OpenBLAS kernel", current: { BLASInfo.coreName }, restore: nil,
                           howToMatch: { "OPENBLAS_CORETYPE=\($0) MPIVAE_KEEP_OPENBLAS_CORETYPE=1 in the environment" }),
+        // Flushing subnormals changes every result that passes through one. The mode is set before
+        // OpenBLAS starts its threads (see SubnormalMode), so it cannot change inside a process.
+        ArithmeticSetting(key: "subnormals", name: SubnormalMode.optOutFlag,
+                          current: { SubnormalMode.flushedOnThisThread ? "flushed" : "ieee" }, restore: nil,
+                          howToMatch: { $0 == "ieee" ? "\(SubnormalMode.optOutFlag) (or \(SubnormalMode.optOutVariable)=1)"
+                                                     : "neither \(SubnormalMode.optOutFlag) nor \(SubnormalMode.optOutVariable)" }),
     ]
 
     /// This process's values, as the JSON object a checkpoint keeps under `metadataKey`.
