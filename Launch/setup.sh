@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(pkg-config libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev dataset-fashion-mnist python3 python3-numpy)
 # The multi-host tests make network namespaces with ip and tc (iproute2).
-[ "${1:-}" = "--test" ] && packages+=(chromium iproute2)
+[ "${1:-}" = "--test" ] && packages+=(chromium iproute2 time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,5 @@
 import Foundation
+import SystemMemory
 import VAE
 #if canImport(Glibc)
 import Glibc
@@ -21,17 +22,9 @@ public enum RunLock {
     /// holder. `flag` is the option that named the directory, for the message.
     public static func acquire(runDirectory: String, flag: String) throws {
         guard held[runDirectory] == nil else { return }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: runDirectory, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw ConfigError("\(flag) \(runDirectory): expected a run directory, found a file")
-            }
-        } else {
-            do {
-                try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-            } catch {
-                throw ConfigError("\(flag) \(runDirectory): cannot create the run directory (\(error.localizedDescription))")
-            }
+        // The same words as RunDirectory.create: which component is a file, or what the system refused.
+        if case .failure(let refusal) = DirectoryCreation.create(runDirectory) {
+            throw ConfigError("\(flag) \(runDirectory): \(refusal); the run directory must be a directory or a path that does not exist yet")
         }
         let path = runDirectory + "/" + fileName
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)

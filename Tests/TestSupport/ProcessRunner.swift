@@ -17,8 +17,6 @@ public struct ProcessResult {
     /// Processes of the child's group still running after the child itself had ended; they were
     /// killed. A launcher that cleans up after itself leaves none.
     public var strays: [Int32]
-    /// Peak resident memory of the child itself (not of its children), in bytes.
-    public var peakMemoryBytes: Int = 0
 
     /// For assertion messages: how it ended, and its stderr.
     public var summary: String {
@@ -62,7 +60,7 @@ public enum ProcessRunner {
 
     public static func wait(_ child: Running, timeout: Double) throws -> ProcessResult {
         defer { try? FileManager.default.removeItem(at: child.directory) }
-        let (status, timedOut, peak) = try waitForExit(child.pid, timeout: timeout)
+        let (status, timedOut) = try waitForExit(child.pid, timeout: timeout)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - child.started.uptimeNanoseconds) / 1e9
         let strays = killStrays(group: child.pid)
 
@@ -73,7 +71,7 @@ public enum ProcessRunner {
         return ProcessResult(exitCode: termination == 0 ? (status >> 8) & 0xff : nil,
                              signal: termination == 0 ? nil : termination,
                              timedOut: timedOut, seconds: seconds,
-                             stdout: read("stdout"), stderr: read("stderr"), strays: strays, peakMemoryBytes: peak)
+                             stdout: read("stdout"), stderr: read("stderr"), strays: strays)
     }
 
     /// Living processes whose parent is `pid` (mpirun's ranks are its children).
@@ -122,14 +120,13 @@ public enum ProcessRunner {
 
     /// Polls for the child's exit. Past the deadline the group gets SIGTERM (mpirun then stops its
     /// ranks itself), and SIGKILL a few seconds later if anything is still there.
-    private static func waitForExit(_ pid: pid_t, timeout: Double) throws -> (status: Int32, timedOut: Bool, peak: Int) {
+    private static func waitForExit(_ pid: pid_t, timeout: Double) throws -> (status: Int32, timedOut: Bool) {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
         var killAt: UInt64?
         var status: Int32 = 0
-        var usage = rusage()
         while true {
-            let reaped = wait4(pid, &status, WNOHANG, &usage)
-            if reaped == pid { return (status, killAt != nil, usage.ru_maxrss * 1024) }
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { return (status, killAt != nil) }
             if reaped == -1 && errno != EINTR {
                 throw ProcessRunnerError(description: "waitpid(\(pid)): \(String(cString: strerror(errno)))")
             }
