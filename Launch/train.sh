@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ranks=${MPIVAE_RANKS:-$(nproc)}
+# GNU nproc answers OMP_NUM_THREADS when it is set (often 1 on clusters and in job scripts), which
+# would run one rank on a multi-core node; the cores this process may use are what counts.
+ranks=${MPIVAE_RANKS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
 # mpirun reads 0 as "one rank a slot" and answers other odd values with a page of text.
 case "$ranks" in
   "" | *[!0-9]* | 0*) echo "error: MPIVAE_RANKS=$ranks: expected a whole number of ranks, 1 or more" >&2; exit 2 ;;

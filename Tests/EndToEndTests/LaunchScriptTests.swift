@@ -57,6 +57,22 @@ final class LaunchScriptTests: EndToEndCase {
         XCTAssertTrue(second.stderr.contains("already holds a run"), second.stderr)
     }
 
+    /// One rank a core by default, even where OMP_NUM_THREADS=1 is set, as it often is in job
+    /// scripts: GNU nproc answers that variable, and the script ran one rank on every machine.
+    func testOneRankACoreWhateverOMPNumThreadsSays() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        try XCTSkipIf(cores < 2, "one core: nothing to tell apart")
+        let (script, path) = try checkout()
+        var env = Launcher.launchEnvironment(["PATH": path, "OMP_NUM_THREADS": "1"])
+        env["MPIVAE_RANKS"] = nil
+        let result = try ProcessRunner.run("bash", [script, "--data", "synthetic:n=1000", "--hidden", "48", "--latent", "3",
+                                                    "--batch-size", "60", "--max-steps", "2", "--no-eval", "--no-explain",
+                                                    "--out", Tool.temporaryDirectory("train.sh ranks") + "/run"],
+                                           environment: env, timeout: 120)
+        XCTAssertEqual(result.exitCode, 0, result.summary)
+        XCTAssertTrue(result.stdout.contains("over \(cores) ranks"), result.stdout)
+    }
+
     /// MPIVAE_RANKS that is not a rank count is refused in one line before anything starts;
     /// 0 used to become "one rank a slot" in mpirun, the opposite of what it says.
     func testOddRankCountsAreRefusedInOneLine() throws {
