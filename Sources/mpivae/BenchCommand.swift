@@ -50,10 +50,6 @@ struct BenchCommand: ParsableCommand {
         BLASInfo.setThreads(1)
         try JobStart.initializeMPI(command: "bench", stallTimeout: nil)
         let comm = Communicator.world
-        // Bad input ends the job before anything is timed, on every rank.
-        var regime: TrainedStateInput?
-        try comm.rootDecides { regime = try TrainedStateInput.load(checkpoint: checkpoint) }
-        let solo = try comm.split(color: comm.rank, key: 0)
         var config = TrainConfig()
         config.batchSize = batchSize
         config.architecture = architecture
@@ -62,6 +58,21 @@ struct BenchCommand: ParsableCommand {
         try config.validate()
         let modelConfig = architecture == "mlp" && encoder == nil && decoder == nil
             ? ModelConfig.benchmark : try config.modelConfig(inputDim: 784, sampleShape: [28, 28])
+
+        // Sized before anything of that size exists, like train: the trained-state part holds the
+        // data, the model with its gradients, Adam's moments and the two states it alternates
+        // between, and a workspace for the batch (the other parts hold less, one after another).
+        var estimate = MemoryEstimate(command: "bench", advice: "choose a smaller --batch-size or architecture, or fewer ranks a node")
+        estimate.add("training data", bytes: 60_000 * 784 * 4)
+        estimate.addModel(modelConfig)
+        estimate.add("Adam's moments and the saved states", floats: 6 * modelConfig.parameterCount)
+        estimate.add("step activations", floats: modelConfig.trainingWorkspaceFloats(rows: batchSize))
+        _ = try comm.everyoneSucceeds("sizing the benchmark's memory") { try estimate.check() }
+
+        // Bad input ends the job before anything is timed, on every rank.
+        var regime: TrainedStateInput?
+        try comm.rootDecides { regime = try TrainedStateInput.load(checkpoint: checkpoint) }
+        let solo = try comm.split(color: comm.rank, key: 0)
 
         var single: StepBenchmarkResult?
         if comm.rank == 0 {

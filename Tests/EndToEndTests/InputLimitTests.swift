@@ -53,6 +53,13 @@ final class InputLimitTests: EndToEndCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run/config.json"))
     }
 
+    /// bench sizes its model and batch like train does: an AlexNet step at 65,536 rows a rank
+    /// wants tens of GiB, which used to be found by the allocation.
+    func testABenchTooLargeForMemoryIsRefusedBeforeAnyAllocation() throws {
+        try assertRefused(["bench", "--architecture", "alexnet", "--batch-size", "65536", "--warmup-steps", "0"],
+                          mentions: ["bench needs about", "step activations", "--batch-size"])
+    }
+
     /// A checkpoint whose model_config was edited to a huge model, with checksums made to hold:
     /// its tensors do not have the configuration's shapes, which is checked before a model of
     /// that configuration is built.
