@@ -213,11 +213,7 @@ final class ExportTests: XCTestCase {
 
     /// Runs check_report.sh (headless Chromium: every <img> decoded) when Chromium is installed.
     func testReportShowsEveryImageInChromium() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("check_report.sh").path
-        let browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        guard browsers.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("chromium is not installed")
-        }
+        try requireChromium()
         let dir = try temporaryDirectory(self)
         var o = options(dir)
         o.samples = [1]
@@ -228,16 +224,9 @@ final class ExportTests: XCTestCase {
         o.runMetricsPath = metrics
         _ = try ExplainExport.run(model: makeModel(), dataset: SyntheticData.make(count: 12, factors: 2, seed: 3), trainSet: nil,
                                   options: o, communicator: nil, checkpointInfo: [:], log: { _ in })
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [script, dir + "/report.html"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (status, text) = try checkReportInChromium(dir + "/report.html")
         let pngCount = listFiles(dir).filter { $0.hasSuffix(".png") }.count
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("images \(pngCount)/\(pngCount)"), text)
         XCTAssertTrue(text.contains(" curves 9"), "the training run's 9 curves should be drawn: \(text)")
     }

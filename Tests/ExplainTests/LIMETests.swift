@@ -341,22 +341,11 @@ final class LIMEExportTests: XCTestCase {
     }
 
     func testReportWithLIMEShowsEveryImageInChromium() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("check_report.sh").path
-        let browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        guard browsers.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw XCTSkip("chromium is not installed")
-        }
+        try requireChromium()
         let dir = try temporaryDirectory(self)
         let summary = try runExport(dir, data: SyntheticData.make(count: 12, factors: 2, seed: 3), truth: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = [script, dir + "/report.html"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, text)
+        let (status, text) = try checkReportInChromium(dir + "/report.html")
+        XCTAssertEqual(status, 0, text)
         // The per-target heat maps stay files; the report shows one comparison per sample.
         let shown = listFiles(dir).filter { $0.hasSuffix(".png") && !($0.hasPrefix("lime/") && !$0.hasSuffix("comparison.png")) }.count
         XCTAssertEqual(summary.lime?.samples.count, 3)

@@ -15,6 +15,29 @@ func readBytes(_ path: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
+/// Skips the calling test where no Chromium is installed (the report check needs one).
+func requireChromium() throws {
+    let browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+    guard browsers.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw XCTSkip("chromium is not installed")
+    }
+}
+
+/// Runs check_report.sh (headless Chromium: every <img> decoded) on `report`; its exit status
+/// and what it printed.
+func checkReportInChromium(_ report: String) throws -> (status: Int32, output: String) {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("check_report.sh").path
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = [script, report]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
 /// Every file under `dir`, relative to it, sorted.
 func listFiles(_ dir: String) -> [String] {
     let e = FileManager.default.enumerator(atPath: dir)
