@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Linalg
@@ -102,7 +103,7 @@ public final class Trainer {
         epochLoop: while epoch < config.epochs {
             let permutation = sampler.permutation(epoch: epoch)
             var totals = EpochTotals(terms: model.emptyLossTerms())
-            let epochStart = monotonicSeconds()
+            let epochStart = Clock.now()
             var window = StepWindow()
             let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
             progress.beginEpoch(epoch)
@@ -115,10 +116,10 @@ public final class Trainer {
                 }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
                 StallWatchdog.step = summary.steps + 1
-                let t0 = monotonicSeconds()
+                let t0 = Clock.now()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
                                           stopRequested: stop.requested)
-                let seconds = monotonicSeconds() - t0
+                let seconds = Clock.now() - t0
                 totals.stepSeconds += seconds
                 window.add(rows: result.rows, seconds: seconds)
                 totals.reduceSeconds += result.reduceSeconds
@@ -174,9 +175,9 @@ public final class Trainer {
             progress.endEpoch()
 
             StallWatchdog.phase = "evaluation"
-            let evaluationStart = monotonicSeconds()
+            let evaluationStart = Clock.now()
             let test = try evaluation?.run()
-            let evaluationSeconds = monotonicSeconds() - evaluationStart
+            let evaluationSeconds = Clock.now() - evaluationStart
             StallWatchdog.phase = "training"
             summary.lastTrainNegELBO = totals.negELBO
             summary.lastTestNegELBO = test?.negELBO ?? summary.lastTestNegELBO
@@ -185,11 +186,11 @@ public final class Trainer {
             epoch += 1
             summary.epochsCompleted = epoch
             // The epoch's line comes after its checkpoint, so that its wall time includes it.
-            let saveStart = monotonicSeconds()
+            let saveStart = Clock.now()
             if nonFiniteRun == 0 {
                 try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
             }
-            let end = monotonicSeconds()
+            let end = Clock.now()
             report(EpochReport(epoch: epoch, epochs: config.epochs, globalStep: summary.steps, rows: totals.rows,
                                terms: totals.terms, termNames: model.lossTermNames, stepSeconds: totals.stepSeconds,
                                reduceSeconds: totals.reduceSeconds, evaluationSeconds: evaluationSeconds,
@@ -223,7 +224,7 @@ public final class Trainer {
         try comm.rootDecides { try RunLock.acquire(runDirectory: run.path, flag: resume ? "--resume" : "--out") }
 
         // Everyone loads the data; a rank that cannot ends the job for all.
-        let dataStart = monotonicSeconds()
+        let dataStart = Clock.now()
         let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") { () throws -> (Dataset, Dataset?) in
             let train = try DataSource.load(config.data, split: .train)
             guard config.evaluateTest || config.explain else { return (train, nil) }
@@ -233,7 +234,7 @@ public final class Trainer {
             }
             return (train, test)
         }
-        let dataSeconds = monotonicSeconds() - dataStart
+        let dataSeconds = Clock.now() - dataStart
         let modelConfig = try config.modelConfig(inputDim: trainSet.dimension, sampleShape: trainSet.sampleShape)
         // Everything the run will hold, against what this rank may take, before the model exists.
         let rowsPerRank = (min(config.batchSize, trainSet.count) + size - 1) / size
@@ -323,10 +324,4 @@ extension TrainConfig {
         let progress = (Double(epoch) + Double(step) / Double(stepsPerEpoch)) / warmupEpochs
         return beta * Float(min(1, progress))
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

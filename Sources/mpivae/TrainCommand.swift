@@ -149,7 +149,7 @@ struct TrainCommand: ParsableCommand {
         }
         let comm = Communicator.world
         let trainer = try Trainer(config: config, communicator: comm, resume: resume != nil) { line in
-            print(ErrorReporting.oneLine(line))
+            print(oneLine(line))
             fflush(stdout)
         }
         if blas.blasThreads != nil { trainer.explicitArithmetic.insert("blas_threads") }
@@ -185,7 +185,7 @@ struct TrainCommand: ParsableCommand {
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
                                           communicator: comm, checkpointInfo: info,
-                                          log: { if comm.rank == 0 { print(ErrorReporting.oneLine($0)); fflush(stdout) } })
+                                          log: { if comm.rank == 0 { print(oneLine($0)); fflush(stdout) } })
             }
             if comm.rank == 0 { print("explanations: \(options.outDir)/report.html") }
         }
