@@ -95,7 +95,10 @@ public final class Trainer {
 
         var summary = TrainSummary(steps: setup.position.globalStep, epochsCompleted: setup.position.epoch, samplesPerSecond: 0,
                                    stoppedBySignal: false, model: model, trainSet: setup.trainSet, testSet: setup.testSet)
-        var nonFiniteRun = 0, lastGoodStep = setup.position.globalStep
+        var nonFinite = NonFinitePolicy(limit: config.maxNonFiniteSteps, lastGoodStep: setup.position.globalStep)
+        let checkpoints = CheckpointPolicy(every: config.checkpointEvery)
+        var log = StepLog(every: config.logEvery, termNames: model.lossTermNames, progress: progress, metrics: metrics,
+                          isRoot: comm.rank == 0)
         var epoch = setup.position.epoch
         var jobSamples = 0, jobSeconds = 0.0
 
@@ -104,9 +107,8 @@ public final class Trainer {
             let permutation = sampler.permutation(epoch: epoch)
             var totals = EpochTotals(terms: model.emptyLossTerms())
             let epochStart = Clock.now()
-            var window = StepWindow()
             let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
-            progress.beginEpoch(epoch)
+            log.beginEpoch(epoch)
 
             for s in first..<stepsPerEpoch {
                 // A resumed run that already reached --max-steps takes no further step.
@@ -121,40 +123,19 @@ public final class Trainer {
                                           stopRequested: stop.requested)
                 let seconds = Clock.now() - t0
                 totals.stepSeconds += seconds
-                window.add(rows: result.rows, seconds: seconds)
                 totals.reduceSeconds += result.reduceSeconds
                 summary.steps += 1
                 if summary.steps == setup.position.globalStep + 1 { reportStartup(dataSeconds: setup.dataSeconds, metrics: metrics) }
 
-                if result.finite {
-                    nonFiniteRun = 0
-                    lastGoodStep = summary.steps
-                    totals.terms += result.terms; totals.rows += result.rows
-                } else {
-                    nonFiniteRun += 1
-                    out("warning: step \(summary.steps) (epoch \(epoch + 1), step \(s + 1)) had a non-finite loss or gradient; skipped (\(nonFiniteRun) in a row)")
-                    if nonFiniteRun >= config.maxNonFiniteSteps {
-                        let kept = state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
-                            ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
-                        throw AgreedError("stopped after \(nonFiniteRun) non-finite steps in a row at step \(summary.steps); \(kept) (try a lower --lr or --clip-norm)")
-                    }
-                }
+                if result.finite { totals.terms += result.terms; totals.rows += result.rows }
+                try nonFinite.record(finite: result.finite, step: summary.steps, epoch: epoch, stepInEpoch: s, kept: {
+                    state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
+                        ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
+                }, out: out)
                 if summary.steps % config.replicaCheckEvery == 0 {
                     try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
                 }
-                progress.step(s, negELBOSum: result.terms.total, rows: result.rows)
-                if comm.rank == 0, summary.steps % config.logEvery == 0 {
-                    // The global batch's rows over rank 0's time inside the steps since the last record.
-                    let throughput = window.take()
-                    if result.finite, result.rows > 0 {
-                        var record: [String: Any] = ["kind": "step", "step": summary.steps, "epoch": epoch + 1,
-                                                     "neg_elbo": result.terms.total / Double(result.rows),
-                                                     "kl_weight": Double(klWeight)]
-                        for (i, name) in model.lossTermNames.enumerated() { record[name] = result.terms[i] / Double(result.rows) }
-                        if let throughput { record["step_samples_per_second"] = throughput }
-                        metrics.write(record)
-                    }
-                }
+                log.step(result, seconds: seconds, globalStep: summary.steps, epoch: epoch, stepInEpoch: s, klWeight: klWeight)
 
                 let endsEpoch = s + 1 == stepsPerEpoch
                 let next = TrainingPosition(epoch: endsEpoch ? epoch + 1 : epoch, stepInEpoch: endsEpoch ? 0 : s + 1,
@@ -167,12 +148,11 @@ public final class Trainer {
                     jobSamples += totals.rows; jobSeconds += totals.stepSeconds
                     break epochLoop
                 }
-                // While steps are non-finite the state is suspect: it must not replace a good checkpoint.
-                if config.checkpointEvery > 0, summary.steps % config.checkpointEvery == 0, !endsEpoch, nonFiniteRun == 0 {
+                if checkpoints.savesInsideEpoch(afterStep: summary.steps, endsEpoch: endsEpoch, healthy: nonFinite.healthy) {
                     try save(next)
                 }
             }
-            progress.endEpoch()
+            log.endEpoch()
 
             StallWatchdog.phase = "evaluation"
             let evaluationStart = Clock.now()
@@ -187,7 +167,7 @@ public final class Trainer {
             summary.epochsCompleted = epoch
             // The epoch's line comes after its checkpoint, so that its wall time includes it.
             let saveStart = Clock.now()
-            if nonFiniteRun == 0 {
+            if checkpoints.savesAtEpochEnd(healthy: nonFinite.healthy) {
                 try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
             }
             let end = Clock.now()
@@ -206,7 +186,7 @@ public final class Trainer {
             if config.explain { out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)") }
         }
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
-        if let failure = RunEnding.failure(model: model, nonFiniteRun: nonFiniteRun, steps: summary.steps, lastGoodStep: lastGoodStep,
+        if let failure = RunEnding.failure(model: model, nonFiniteRun: nonFinite.run, steps: summary.steps, lastGoodStep: nonFinite.lastGoodStep,
                                            stoppedBySignal: summary.stoppedBySignal, lastSaved: state.lastSaved?.path, resumed: resume) {
             throw failure
         }
