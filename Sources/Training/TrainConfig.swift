@@ -262,7 +262,7 @@ extension TrainConfig {
         config.encoder = enc
         config.decoder = dec
         let spatial = (enc ?? []) + (dec ?? [])
-        if spatial.contains(where: { if case .dense = $0 { return false } else { return true } }) {
+        if spatial.contains(where: { $0.denseWidth == nil }) {
             guard let image else {
                 throw ConfigError("--data \(data): samples of shape \(sampleShape) are not images; --architecture \(architecture)\(encoder.map { " --encoder \($0)" } ?? "")\(decoder.map { " --decoder \($0)" } ?? "") needs samples of [height, width] or [channels, height, width]")
             }

@@ -21,6 +21,8 @@ public final class VAEModel {
     public var gradientsWithTail: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
     let slots: ParameterLayout
     let architecture: ModelArchitecture
+    /// The closed-form KL of the weights' posterior against their prior; nil without Bayesian layers.
+    public let weightKL: GaussianWeightKL?
 
     /// Deterministic initialization from `seed` (PyTorch's nn.Linear default: weights and biases
     /// uniform in ±1/sqrt(fan_in)); a learned log-variance starts at 0. `config` must be valid
@@ -34,6 +36,7 @@ public final class VAEModel {
         }
         slots = ParameterLayout(architecture: architecture, config: config)
         layout = slots.specs
+        weightKL = GaussianWeightKL(layout: layout, priorSigma: config.bayesian?.priorSigma ?? BayesianWeights.defaultPriorSigma)
         parameterStorage = FloatBuffer(count: slots.count)
         gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
         initialize(seed: seed)
@@ -53,6 +56,8 @@ public final class VAEModel {
             switch rule {
             case .zeros:
                 for i in 0..<spec.count { dst[i] = 0 }
+            case .constant(let v):
+                for i in 0..<spec.count { dst[i] = v }
             case .uniform(let fanIn):
                 let bound = 1 / Float(fanIn).squareRoot()
                 NoiseGenerator.fillUniform(seed: seed, epoch: index, sampleIndex: 0,

@@ -28,6 +28,8 @@ public enum Initialization: Equatable, Sendable {
     /// Uniform in ±1/sqrt(fanIn): PyTorch's default for nn.Linear and nn.Conv2d weights and biases.
     case uniform(fanIn: Int)
     case zeros
+    /// Every value the same: a Bayesian layer's rho (sigma = softplus(rho) small at the start).
+    case constant(Float)
 }
 
 /// One tensor a layer owns, named by structure (`encoder.0.weight`), in PyTorch's shape
@@ -82,6 +84,8 @@ struct LayerBinding {
     let scratch: UnsafeMutablePointer<Float>
     /// Owns the buffers the layer allocates (its output and what it keeps for backward).
     var arena: BufferArena
+    /// Where a Bayesian layer's noise and mode come from (the stack's one context); nil: none.
+    var weightNoise: WeightNoise? = nil
 }
 
 /// A layer bound to its buffers: forward and backward allocate nothing.
