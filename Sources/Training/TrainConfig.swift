@@ -61,6 +61,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Gradients travel as 16-bit floats ("bf16", or "fp16" with a scale against overflow),
     /// summed in fp32; "none" sends fp32. The loss sums always travel in fp32.
     public var gradCompression = "none"
+    /// Every dense and conv layer Bayesian (Bayes by Backprop); `bdense` / `bconv` entries make
+    /// single layers so without it.
+    public var bayesianWeights = false
+    /// The weight prior's standard deviation and the rho every weight starts at.
+    public var priorSigma: Float = BayesianWeights.defaultPriorSigma
+    public var rhoInit: Float = BayesianWeights.defaultRhoInit
+    /// A label left out of the training split (the test split keeps it).
+    public var excludeClass: Int?
 
     public init() {}
 
@@ -125,6 +133,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if !(gradBucketMB.isFinite && gradBucketMB >= 0 && gradBucketMB <= 4096) {
             throw bad("grad-bucket-mb", "a size in MiB from 0 (one fused allreduce) to 4096", gradBucketMB)
         }
+        if !(priorSigma.isFinite && priorSigma > 0) { throw bad("prior-sigma", "a positive number", priorSigma) }
+        if !(rhoInit.isFinite && rhoInit >= -30 && rhoInit <= 10) { throw bad("rho-init", "a number from -30 to 10", rhoInit) }
+        if let c = excludeClass, c < 0 || c > Int(Int32.max) { throw bad("exclude-class", "a label >= 0", c) }
         if !Self.supportedGradCompressions.contains(gradCompression) {
             throw bad("grad-compression", Self.supportedGradCompressions.joined(separator: "|"), gradCompression)
         }
@@ -246,6 +257,9 @@ extension TrainConfig {
         var config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
                                  activation: act, likelihood: lik, beta: beta, binarize: binarize)
         try applyArchitecture(to: &config, sampleShape: sampleShape ?? [inputDim])
+        if bayesianWeights || (config.encoderLayers + config.decoderLayers).contains(where: \.isBayesian) {
+            config.bayesian = BayesianWeights(allLayers: bayesianWeights, priorSigma: priorSigma, rhoInit: rhoInit)
+        }
         try config.validate()
         return config
     }

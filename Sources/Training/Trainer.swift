@@ -224,7 +224,8 @@ public final class Trainer {
         // Everyone loads the data; a rank that cannot ends the job for all.
         let dataStart = monotonicSeconds()
         let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") { () throws -> (Dataset, Dataset?) in
-            let train = try DataSource.load(config.data, split: .train)
+            var train = try DataSource.load(config.data, split: .train)
+            if let c = config.excludeClass { train = try train.excluding(label: Int32(c)) }
             guard config.evaluateTest || config.explain else { return (train, nil) }
             let test = try DataSource.load(config.data, split: .test)
             guard test.sampleShape == train.sampleShape else {

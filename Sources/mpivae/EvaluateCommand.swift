@@ -19,10 +19,22 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
     @Option(help: "Seed of the evaluation noise.") var seed: UInt64 = 0
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Bayesian models: weight samples for the predictive -log p(x) estimate and the epistemic spread (0: weights at their means only).")
+    var weightSamples: Int = 0
+    @Option(help: "With --weight-samples: the class whose uncertainty is compared with the others' (default: the class the run excluded from training).")
+    var heldOutClass: Int?
+    @Option(help: "With --weight-samples: write each sample's [latent spread, reconstruction spread] to this .npy file.")
+    var uncertaintyOut: String?
 
     func run() throws {
         guard (0...TrainConfig.maximumIWAE).contains(iwae) else {
             throw ConfigError("--iwae expects a whole number from 0 to \(TrainConfig.maximumIWAE), got \(iwae)")
+        }
+        guard (0...4096).contains(weightSamples) else {
+            throw ConfigError("--weight-samples expects a whole number from 0 to 4096, got \(weightSamples)")
+        }
+        if weightSamples == 0, heldOutClass != nil || uncertaintyOut != nil {
+            throw ConfigError("--held-out-class and --uncertainty-out need --weight-samples T (T >= 2)")
         }
         let which = try CheckpointJob.split(split)
         try InputKinds.check("--data", data)
@@ -38,6 +50,16 @@ struct EvaluateCommand: ParsableCommand {
             reported = done * 10 / max(share, 1)
             try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
         }
+        // The ELBO over z and W adds the weight KL once per training set: KL / N per sample.
+        let trainingCount = Int(job.metadata["dataset_count"] ?? "") ?? 0
+        let weightKL = model.weightKL.map { $0.value(parameters: model.parameters.baseAddress!) / Double(max(trainingCount, 1)) }
+        if weightSamples > 0 {
+            guard weightKL != nil else {
+                throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers (train with --bayesian-weights or bdense/bconv entries)")
+            }
+            try epistemic(comm: comm, model: model, dataset: dataset, trainingCount: trainingCount, metadata: job.metadata)
+            return
+        }
         guard comm.rank == 0 else { return }
         if json {
             // JSON has no NaN or infinity: a non-finite figure is written as null.
@@ -46,12 +68,79 @@ struct EvaluateCommand: ParsableCommand {
                                          "neg_elbo": number(result.negELBO), "recon": number(result.recon), "kl": number(result.kl),
                                          "world_size": comm.size]
             if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = number(nll) }
+            if let weightKL {
+                object["weight_kl_per_sample"] = number(weightKL)
+                object["neg_elbo_with_weight_kl"] = number(result.negELBO + weightKL)
+            }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
             print("\(data) \(split), \(result.count) samples: "
                 + String(format: "-ELBO %.3f nats (reconstruction %.3f, KL %.3f)", result.negELBO, result.recon, result.kl))
             if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
+            if let weightKL {
+                print(String(format: "weights at their means; weight KL / N %.3f nats a sample, -ELBO over z and W %.3f", weightKL,
+                             result.negELBO + weightKL))
+            }
+        }
+    }
+
+    /// T weight samples: the predictive estimate, the epistemic spread per sample, and how well it
+    /// flags a held-out class.
+    private func epistemic(comm: Communicator, model: VAEModel, dataset: Dataset, trainingCount: Int,
+                           metadata: [String: String]) throws {
+        let run = EpistemicEvaluation(model: model, dataset: dataset, comm: comm, seed: seed)
+        let r = try run.run(weightSamples: weightSamples, iwaeK: iwae, trainingCount: trainingCount)
+        guard comm.rank == 0 else { return }
+        if let uncertaintyOut {
+            var values = [Float]()
+            for i in 0..<r.count { values.append(Float(r.latentSpread[i])); values.append(Float(r.reconSpread[i])) }
+            try NPYWriter.write(values, shape: [r.count, 2], to: uncertaintyOut)
+        }
+        let excluded = metadata["train_config"].flatMap { try? TrainConfig.decode(Data($0.utf8), source: "checkpoint") }?.excludeClass
+        let held = heldOutClass ?? excluded
+        // The 5% most and least uncertain samples by the latent spread, and their mean −ELBO.
+        let order = r.latentSpread.indices.sorted { r.latentSpread[$0] < r.latentSpread[$1] }
+        let tail = max(1, r.count / 20)
+        func meanELBO(_ idx: ArraySlice<Int>) -> Double { idx.reduce(0) { $0 + r.negELBO[$1] } / Double(max(idx.count, 1)) }
+        let least = meanELBO(order.prefix(tail)), most = meanELBO(order.suffix(tail))
+        var ood: [String: Any] = [:]
+        var oodLines: [String] = []
+        if let held, let labels = dataset.labels {
+            for (name, scores) in [("latent", r.latentSpread), ("reconstruction", r.reconSpread)] {
+                let o = OutOfDistributionScore(scores: scores, labels: labels, heldOut: Int32(held))
+                ood[name] = ["ratio": o.ratio, "auroc": o.auroc,
+                             "class_means": Dictionary(uniqueKeysWithValues: o.classMeans.map { (String($0.key), $0.value) })]
+                oodLines.append(String(format: "held-out class %d by the %@ spread: mean %.4g vs %.4g over the others, ratio %.2f, AUROC %.3f",
+                                       held, name, o.classMeans[Int32(held)] ?? .nan,
+                                       (o.classMeans[Int32(held)] ?? 0) / o.ratio, o.ratio, o.auroc))
+                oodLines.append("  class means: " + o.classMeans.keys.sorted().map { String(format: "%d: %.4g", $0, o.classMeans[$0]!) }.joined(separator: ", "))
+            }
+        }
+        let meanLatent = r.latentSpread.reduce(0, +) / Double(max(r.count, 1))
+        let meanRecon = r.reconSpread.reduce(0, +) / Double(max(r.count, 1))
+        if json {
+            var object: [String: Any] = [
+                "checkpoint": checkpoint, "data": data, "split": split, "count": r.count, "world_size": comm.size,
+                "weight_samples": weightSamples, "iwae_k": iwae,
+                "neg_elbo_at_means": r.negELBOAtMeans, "weight_kl_per_sample": r.weightKLPerSample,
+                "neg_elbo_with_weight_kl": r.negELBOAtMeans + r.weightKLPerSample,
+                "neg_elbo_sampled": r.negELBOSampled, "predictive_neg_log_likelihood": r.predictiveNLL,
+                "epistemic_latent_mean": meanLatent, "epistemic_reconstruction_mean": meanRecon,
+                "neg_elbo_most_uncertain_5pct": most, "neg_elbo_least_uncertain_5pct": least,
+            ]
+            if let held { object["held_out_class"] = held; object["ood"] = ood }
+            let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: bytes, as: UTF8.self))
+        } else {
+            print("\(data) \(split), \(r.count) samples, \(weightSamples) weight samples:")
+            print(String(format: "-ELBO at the weight means %.3f + weight KL / N %.3f = %.3f nats; over the weight samples %.3f",
+                         r.negELBOAtMeans, r.weightKLPerSample, r.negELBOAtMeans + r.weightKLPerSample, r.negELBOSampled))
+            print(String(format: "predictive -log p(x) estimate (%@) %.3f nats", iwae > 0 ? "IWAE K = \(iwae)" : "ELBO", r.predictiveNLL))
+            print(String(format: "epistemic spread: latent %.4g, reconstruction %.4g (mean variances across weight samples)",
+                         meanLatent, meanRecon))
+            print(String(format: "-ELBO of the 5%% most uncertain %.3f, of the 5%% least uncertain %.3f", most, least))
+            for line in oodLines { print(line) }
         }
     }
 }

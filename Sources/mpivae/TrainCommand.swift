@@ -65,6 +65,11 @@ struct TrainCommand: ParsableCommand {
     var gradBucketMb: Double?
     @Option(help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(trainDefaults.gradCompression)).")
     var gradCompression: String?
+    @Flag(inversion: .prefixedNo, help: "Bayes by Backprop: a Gaussian over every dense and conv layer's weights, the latent head and the decoder's included (default off; bdense:/bconv: entries make single layers Bayesian).")
+    var bayesianWeights: Bool?
+    @Option(help: "Standard deviation of the Gaussian weight prior (default \(trainDefaults.priorSigma)).") var priorSigma: Float?
+    @Option(help: "Initial rho of every Bayesian weight, sigma = softplus(rho) (default \(trainDefaults.rhoInit)).") var rhoInit: Float?
+    @Option(help: "Train without the samples of this label (the test split keeps them).") var excludeClass: Int?
     @OptionGroup var blas: BLASThreadsOption
     @OptionGroup var subnormals: SubnormalOption
     @OptionGroup var stall: StallTimeoutOption
@@ -118,6 +123,10 @@ struct TrainCommand: ParsableCommand {
         if let maxSteps { c.maxSteps = maxSteps }
         if let gradBucketMb { c.gradBucketMB = gradBucketMb }
         if let gradCompression { c.gradCompression = gradCompression }
+        if let bayesianWeights { c.bayesianWeights = bayesianWeights }
+        if let priorSigma { c.priorSigma = priorSigma }
+        if let rhoInit { c.rhoInit = rhoInit }
+        if let excludeClass { c.excludeClass = excludeClass }
         try c.validate()
         return c
     }
