@@ -20,6 +20,8 @@ struct ForwardActivations {
     /// The mode and noise keys of the Bayesian layers of each stack (unused by other layers).
     let encoderNoise: WeightNoise
     let decoderNoise: WeightNoise
+    /// The model's latent block bound to its own tensors (if it has any) in the arenas.
+    let latent: any LatentBlock
     private let arena: BufferArena
 
     /// `input` is the caller's `encoderRows x inputDim` buffer, which the encoder reads in place.
@@ -33,6 +35,7 @@ struct ForwardActivations {
         var arena = BufferArena()
         encoderNoise = WeightNoise(rows: encoderRows)
         decoderNoise = WeightNoise(rows: decoderRows)
+        latent = a.latent.bound(parameters: P + model.slots.latentBlock, gradients: G + model.slots.latentBlock)
         encoder = LayerStack(a.encoder, offsets: model.slots.encoder, input: input, rows: encoderRows,
                              parameters: P, gradients: G, backward: true, arena: &arena, weightNoise: encoderNoise)
         heads = encoder.output

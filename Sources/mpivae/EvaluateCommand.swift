@@ -43,44 +43,44 @@ struct EvaluateCommand: ParsableCommand {
             [("data", try DataSource.load(data, split: which))]
         }
         let (comm, model, dataset) = (job.comm, job.model, job.data)
-        // With many importance samples this takes minutes: rank 0 reports about every tenth of its share.
-        var reported = 0
-        let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae) { done, share in
-            guard comm.rank == 0, iwae > 0, done * 10 / max(share, 1) > reported else { return }
-            reported = done * 10 / max(share, 1)
-            try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
-        }
-        // The ELBO over z and W adds the weight KL once per training set: KL / N per sample.
+        // A Bayesian model's ELBO over z and W adds the weight KL once per training set: KL / N a
+        // sample, N the training set size the checkpoint records.
         let trainingCount = Int(job.metadata["dataset_count"] ?? "") ?? 0
-        let weightKL = model.weightKL.map { $0.value(parameters: model.parameters.baseAddress!) / Double(max(trainingCount, 1)) }
         if weightSamples > 0 {
-            guard weightKL != nil else {
+            guard model.weightKL != nil else {
                 throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers (train with --bayesian-weights or bdense/bconv entries)")
             }
             try epistemic(comm: comm, model: model, dataset: dataset, trainingCount: trainingCount, metadata: job.metadata)
             return
+        }
+        // With many importance samples this takes minutes: rank 0 reports about every tenth of its share.
+        var reported = 0
+        let evaluation = DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed,
+                                               trainingCount: trainingCount)
+        let result = try evaluation.run(iwaeK: iwae) { done, share in
+            guard comm.rank == 0, iwae > 0, done * 10 / max(share, 1) > reported else { return }
+            reported = done * 10 / max(share, 1)
+            try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
         }
         guard comm.rank == 0 else { return }
         if json {
             // JSON has no NaN or infinity: a non-finite figure is written as null.
             func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
             var object: [String: Any] = ["checkpoint": checkpoint, "data": data, "split": split, "count": result.count,
-                                         "neg_elbo": number(result.negELBO), "recon": number(result.recon), "kl": number(result.kl),
-                                         "world_size": comm.size]
+                                         "neg_elbo": number(result.negELBO), "world_size": comm.size]
+            for (i, name) in result.termNames.enumerated() { object[name] = number(result.terms[i]) }
             if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = number(nll) }
-            if let weightKL {
-                object["weight_kl_per_sample"] = number(weightKL)
-                object["neg_elbo_with_weight_kl"] = number(result.negELBO + weightKL)
-            }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
+            let terms = zip(result.termNames, 0..<result.terms.count).map { name, i in
+                (name == "recon" ? "reconstruction" : EvaluationResult.displayName(name)) + String(format: " %.3f", result.terms[i])
+            }
             print("\(data) \(split), \(result.count) samples: "
-                + String(format: "-ELBO %.3f nats (reconstruction %.3f, KL %.3f)", result.negELBO, result.recon, result.kl))
+                + String(format: "-ELBO %.3f nats (", result.negELBO) + terms.joined(separator: ", ") + ")")
             if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
-            if let weightKL {
-                print(String(format: "weights at their means; weight KL / N %.3f nats a sample, -ELBO over z and W %.3f", weightKL,
-                             result.negELBO + weightKL))
+            if model.weightKL != nil {
+                print("Bayesian weights at their means; weight_kl is KL(q(W) || p(W)) / N, N = \(trainingCount) training samples")
             }
         }
     }

@@ -53,6 +53,32 @@ public struct GaussianWeightKL: Sendable {
         }
     }
 
+    /// The value and `scale` times its gradient added to `g`, in one pass over the weights (what
+    /// a training step needs; the step runs it on every rank after the allreduce).
+    public func accumulate(parameters p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, scale: Float) -> Double {
+        let invP2 = 1 / (priorSigma * priorSigma), inv2p2 = 0.5 * invP2
+        let logP = FastMath.log(priorSigma)
+        var total = 0.0
+        for pair in pairs {
+            let mu = p + pair.mu, rho = p + pair.rho, gMu = g + pair.mu, gRho = g + pair.rho
+            var start = 0
+            while start < pair.count {
+                let end = Swift.min(pair.count, start + 1024)
+                var s: Float = 0
+                for i in start..<end {
+                    let r = rho[i], m = mu[i]
+                    let sigma = WeightSigma.softplus(r)
+                    s += logP - FastMath.log(sigma) + (sigma * sigma + m * m) * inv2p2 - 0.5
+                    gMu[i] += scale * m * invP2
+                    gRho[i] += scale * (sigma * invP2 - 1 / sigma) * WeightSigma.sigmoid(r)
+                }
+                total += Double(s)
+                start = end
+            }
+        }
+        return total
+    }
+
     static func value(mu: UnsafePointer<Float>, rho: UnsafePointer<Float>, count n: Int, priorSigma: Float) -> Double {
         let inv2p2 = 1 / (2 * priorSigma * priorSigma)
         let logP = FastMath.log(priorSigma)

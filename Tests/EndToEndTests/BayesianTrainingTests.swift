@@ -1,0 +1,62 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Bayes by Backprop under data parallelism: the rank count changes neither the trajectory nor
+/// the weight KL, which the job counts once (KL / N a sample), not once per rank.
+final class BayesianTrainingTests: EndToEndCase {
+    func testOneTwoAndThreeRanksAgreeAndCountTheWeightKLOnce() throws {
+        var finals: [Int: [String: [Float]]] = [:]
+        var logged: [Int: [Double]] = [:]
+        for ranks in [1, 2, 3] {
+            let out = Tool.temporaryDirectory("bayes-\(ranks)")
+            try Tool.succeed(Tool.small + ["--out", out, "--epochs", "100", "--max-steps", "60", "--log-every", "10",
+                                           "--bayesian-weights", "--prior-sigma", "0.5", "--no-eval", "--no-explain"],
+                             ranks: ranks == 1 ? nil : ranks, timeout: 240)
+            let ckpt = try Tool.latestCheckpoint(out)
+            let tensors = try Tool.tensors(ckpt)
+            finals[ranks] = tensors
+            XCTAssertNotNil(tensors["encoder.0.weight.mu"]); XCTAssertNotNil(tensors["encoder.0.weight.rho"])
+            XCTAssertNotNil(tensors["decoder.1.bias.rho"]); XCTAssertNil(tensors["encoder.0.weight"])
+            let text = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
+            let steps = text.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }.filter { $0["kind"] as? String == "step" }
+            let kl = steps.compactMap { ($0["weight_kl"] as? NSNumber)?.doubleValue }
+            XCTAssertEqual(kl.count, 6, "\(ranks) ranks: a weight_kl in every step record")
+            logged[ranks] = kl
+            // The last logged step's term is KL(q(W) || p(W)) / N of the parameters it started
+            // from; one Adam step later (the checkpoint) it has moved by far less than 1%, while
+            // counting it once per rank would make it `ranks` times larger.
+            let n = Double(try XCTUnwrap(Int(try Tool.metadata(ckpt)["dataset_count"] ?? "")))
+            var total = 0.0
+            for (name, mu) in tensors where name.hasSuffix(".mu") && !name.hasPrefix("optimizer.") {
+                let rho = try XCTUnwrap(tensors[String(name.dropLast(3)) + ".rho"], name)
+                for (m, r) in zip(mu, rho) {
+                    let s = log1p(exp(Double(r))), p = 0.5, md = Double(m)
+                    total += log(p / s) + (s * s + md * md) / (2 * p * p) - 0.5
+                }
+            }
+            let last = try XCTUnwrap(kl.last)
+            XCTAssertEqual(last, total / n, accuracy: 0.01 * total / n, "\(ranks) ranks: weight_kl is KL / N, once")
+        }
+        let one = try XCTUnwrap(finals[1])
+        for ranks in [2, 3] {
+            let diff = Tool.relativeDifference(one, try XCTUnwrap(finals[ranks]), prefix: "")
+            XCTAssertLessThan(diff, 2e-3, "\(ranks) ranks drifted from 1 rank by \(diff) (relative)")
+            for (a, b) in zip(try XCTUnwrap(logged[1]), try XCTUnwrap(logged[ranks])) {
+                XCTAssertEqual(a, b, accuracy: 1e-3 * a, "\(ranks) ranks: weight_kl")
+            }
+        }
+    }
+
+    func testBadBayesianSettingsAndExcludedClassesStopWithOneLine() throws {
+        let out = Tool.temporaryDirectory("bayes-bad")
+        let bad = try Tool.run(Tool.small + ["--out", out, "--bayesian-weights", "--prior-sigma", "0"])
+        XCTAssertNotEqual(bad.exitCode, 0)
+        XCTAssertTrue(bad.stderr.contains("--prior-sigma expects a positive number"), bad.stderr)
+        let spec = try Tool.run(Tool.small + ["--out", out, "--encoder", "bdense:x"])
+        XCTAssertNotEqual(spec.exitCode, 0)
+        XCTAssertTrue(spec.stderr.contains("bdense:x"), spec.stderr)
+    }
+}
