@@ -191,6 +191,13 @@ final class BayesianLayerTests: XCTestCase {
             let numeric = 2 * (plus - minus) / (2 * Double(h))
             XCTAssertEqual(Double(g[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "gradient \(i)")
         }
+        // The step's one-pass form: the same value and gradient.
+        var g2 = [Float](repeating: 0, count: 6)
+        let v2 = p.withUnsafeBufferPointer { pp in
+            g2.withUnsafeMutableBufferPointer { kl.accumulate(parameters: pp.baseAddress!, gradients: $0.baseAddress!, scale: 2) }
+        }
+        XCTAssertEqual(v2, value, accuracy: 1e-6 * abs(value))
+        for i in 0..<6 { XCTAssertEqual(g2[i], g[i], accuracy: 1e-5 * max(1, abs(g[i]))) }
         // The prior itself: KL 0 where q is the prior.
         var atPrior: [Float] = [0, 0, 0, 0, 0, 0]
         let rhoOfPrior = Float(log(expm1(0.3)))
