@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Explain
 import Foundation
 import MPI
 import Training
@@ -23,7 +24,7 @@ struct EvaluateCommand: ParsableCommand {
     var weightSamples: Int = 0
     @Option(help: "With --weight-samples: the class whose uncertainty is compared with the others' (default: the class the run excluded from training).")
     var heldOutClass: Int?
-    @Option(help: "With --weight-samples: write each sample's [latent spread, reconstruction spread] to this .npy file.")
+    @Option(help: "With --weight-samples: write the uncertainty explanations here (epistemic.npy with each sample's [latent spread, reconstruction spread], per-pixel maps, the most and least uncertain samples, the weights' signal-to-noise histograms, uncertainty.html).")
     var uncertaintyOut: String?
 
     func run() throws {
@@ -90,13 +91,10 @@ struct EvaluateCommand: ParsableCommand {
     private func epistemic(comm: Communicator, model: VAEModel, dataset: Dataset, trainingCount: Int,
                            metadata: [String: String]) throws {
         let run = EpistemicEvaluation(model: model, dataset: dataset, comm: comm, seed: seed)
-        let r = try run.run(weightSamples: weightSamples, iwaeK: iwae, trainingCount: trainingCount)
+        let shown = uncertaintyOut == nil ? [] : Array(0..<min(8, dataset.count))
+        let r = try run.run(weightSamples: weightSamples, iwaeK: iwae, trainingCount: trainingCount, maps: shown)
         guard comm.rank == 0 else { return }
-        if let uncertaintyOut {
-            var values = [Float]()
-            for i in 0..<r.count { values.append(Float(r.latentSpread[i])); values.append(Float(r.reconSpread[i])) }
-            try NPYWriter.write(values, shape: [r.count, 2], to: uncertaintyOut)
-        }
+        var separations: [EpistemicExport.Separation] = []
         let excluded = metadata["train_config"].flatMap { try? TrainConfig.decode(Data($0.utf8), source: "checkpoint") }?.excludeClass
         let held = heldOutClass ?? excluded
         // The 5% most and least uncertain samples by the latent spread, and their mean −ELBO.
@@ -109,6 +107,8 @@ struct EvaluateCommand: ParsableCommand {
         if let held, let labels = dataset.labels {
             for (name, scores) in [("latent", r.latentSpread), ("reconstruction", r.reconSpread)] {
                 let o = OutOfDistributionScore(scores: scores, labels: labels, heldOut: Int32(held))
+                separations.append(EpistemicExport.Separation(score: name, heldOut: held, classMeans: o.classMeans,
+                                                              ratio: o.ratio, auroc: o.auroc))
                 ood[name] = ["ratio": o.ratio, "auroc": o.auroc,
                              "class_means": Dictionary(uniqueKeysWithValues: o.classMeans.map { (String($0.key), $0.value) })]
                 oodLines.append(String(format: "held-out class %d by the %@ spread: mean %.4g vs %.4g over the others, ratio %.2f, AUROC %.3f",
@@ -119,6 +119,22 @@ struct EvaluateCommand: ParsableCommand {
         }
         let meanLatent = r.latentSpread.reduce(0, +) / Double(max(r.count, 1))
         let meanRecon = r.reconSpread.reduce(0, +) / Double(max(r.count, 1))
+        if let uncertaintyOut {
+            let figures: [(String, String)] = [
+                ("samples, weight samples", "\(r.count), \(weightSamples)"),
+                ("-ELBO at the weight means + weight KL / N", String(format: "%.3f + %.3f = %.3f nats", r.negELBOAtMeans, r.weightKLPerSample, r.negELBOAtMeans + r.weightKLPerSample)),
+                ("predictive -log p(x) estimate", String(format: "%.3f nats", r.predictiveNLL)),
+                ("mean epistemic spread (latent, reconstruction)", String(format: "%.4g, %.4g", meanLatent, meanRecon)),
+                ("-ELBO of the 5% most / least uncertain", String(format: "%.3f / %.3f", most, least)),
+            ]
+            let export = EpistemicExport(latentSpread: r.latentSpread, reconSpread: r.reconSpread, negELBO: r.negELBO,
+                                         shown: shown, maps: r.maps, figures: figures, separations: separations)
+            do {
+                try export.write(to: uncertaintyOut, dataset: dataset, model: model)
+            } catch {
+                throw ConfigError("--uncertainty-out \(uncertaintyOut): \(error)")
+            }
+        }
         if json {
             var object: [String: Any] = [
                 "checkpoint": checkpoint, "data": data, "split": split, "count": r.count, "world_size": comm.size,
