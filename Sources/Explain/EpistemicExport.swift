@@ -81,7 +81,8 @@ public struct EpistemicExport {
                 try PNGWriter.write(try ImageGrid.compose(tiles, columns: 2), to: path("uncertainty_maps.png"))
                 html += "<h3>Per-pixel uncertainty</h3><p>Each shown sample, then the variance of its reconstruction across weight samples (red: most).</p><img src=\"uncertainty_maps.png\" alt=\"uncertainty maps\">\n"
             }
-            let order = latentSpread.indices.sorted { latentSpread[$0] < latentSpread[$1] }
+            // Ranked by the reconstruction spread: what tells unseen classes apart (see the README).
+            let order = reconSpread.indices.sorted { reconSpread[$0] < reconSpread[$1] }
             let count = min(16, N)
             try PNGWriter.write(try ImageGrid.compose(try order.suffix(count).reversed().map(picture), columns: 8),
                                 to: path("most_uncertain.png"))

@@ -22,6 +22,9 @@ public struct EpistemicResult {
     /// of its variance), the deterministic −ELBO and the predictive −log p(x).
     public var latentSpread: [Double]
     public var reconSpread: [Double]
+    /// The standard deviation of the sample's −ELBO across the weight samples (how much the
+    /// weights' uncertainty moves its likelihood).
+    public var elboSpread: [Double]
     public var negELBO: [Double]
     public var predictive: [Double]
     /// Per-value reconstruction variance of the samples asked for in `maps`, in their order.
@@ -53,14 +56,14 @@ public final class EpistemicEvaluation {
                     progress: ((Int, Int) -> Void)? = nil) throws -> EpistemicResult {
         let N = dataset.count, D = dataset.dimension, L = model.config.latent
         let range = EvaluationBlocks.share(samples: N, rank: comm.rank, worldSize: comm.size)
-        // Slots: latent spread, recon spread, −ELBO at means, predictive, mean sampled −ELBO.
-        var perSample = [Double](repeating: 0, count: 5 * N)
+        // Slots: latent spread, recon spread, −ELBO at means, predictive, mean sampled −ELBO, its spread.
+        var perSample = [Double](repeating: 0, count: 6 * N)
         var mapValues = [Double](repeating: 0, count: maps.count * D)
         let input = FloatBuffer(count: batch * D)
         let mu = FloatBuffer(count: batch * L), logvar = FloatBuffer(count: batch * L)
         let image = FloatBuffer(count: batch * D)
         var muSum = [Double](), muSq = [Double](), imSum = [Double](), imSq = [Double]()
-        var lseMax = [Double](), lseSum = [Double](), elboSum = [Double]()
+        var lseMax = [Double](), lseSum = [Double](), elboSum = [Double](), elboSq = [Double]()
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
@@ -70,7 +73,7 @@ public final class EpistemicEvaluation {
             muSum = Array(repeating: 0, count: n * L); muSq = muSum
             imSum = Array(repeating: 0, count: n * D); imSq = imSum
             lseMax = Array(repeating: -.infinity, count: n); lseSum = Array(repeating: 0, count: n)
-            elboSum = Array(repeating: 0, count: n)
+            elboSum = Array(repeating: 0, count: n); elboSq = elboSum
             for t in 0..<T {
                 evaluator.weightSample = t
                 let sampled = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed, firstSampleIndex: start,
@@ -82,6 +85,7 @@ public final class EpistemicEvaluation {
                 for r in 0..<n {
                     let b = -(sampled[r].iwaeNLL ?? sampled[r].negativeELBO)
                     elboSum[r] += sampled[r].negativeELBO
+                    elboSq[r] += sampled[r].negativeELBO * sampled[r].negativeELBO
                     if b > lseMax[r] {
                         lseSum[r] = lseSum[r] * Foundation.exp(lseMax[r] - b) + 1
                         lseMax[r] = b
@@ -102,6 +106,7 @@ public final class EpistemicEvaluation {
                 perSample[2 * N + g] = atMeans[r].negativeELBO
                 perSample[3 * N + g] = -(lseMax[r] + Foundation.log(lseSum[r]) - Foundation.log(Double(max(T, 1))))
                 perSample[4 * N + g] = elboSum[r] * invT
+                perSample[5 * N + g] = variance(elboSum[r], elboSq[r]).squareRoot()
                 if let m = maps.firstIndex(of: g) {
                     for j in 0..<D { mapValues[m * D + j] = variance(imSum[r * D + j], imSq[r * D + j]) }
                 }
@@ -121,6 +126,7 @@ public final class EpistemicEvaluation {
             count: N, weightSamples: T, negELBOAtMeans: mean(2), weightKLPerSample: kl / Double(max(trainingCount, 1)),
             predictiveNLL: mean(3), negELBOSampled: mean(4),
             latentSpread: Array(perSample[0..<N]), reconSpread: Array(perSample[N..<(2 * N)]),
+            elboSpread: Array(perSample[(5 * N)..<(6 * N)]),
             negELBO: Array(perSample[(2 * N)..<(3 * N)]), predictive: Array(perSample[(3 * N)..<(4 * N)]),
             maps: (0..<maps.count).map { Array(mapValues[($0 * D)..<(($0 + 1) * D)]) })
     }

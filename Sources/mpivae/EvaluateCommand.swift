@@ -97,15 +97,15 @@ struct EvaluateCommand: ParsableCommand {
         var separations: [EpistemicExport.Separation] = []
         let excluded = metadata["train_config"].flatMap { try? TrainConfig.decode(Data($0.utf8), source: "checkpoint") }?.excludeClass
         let held = heldOutClass ?? excluded
-        // The 5% most and least uncertain samples by the latent spread, and their mean −ELBO.
-        let order = r.latentSpread.indices.sorted { r.latentSpread[$0] < r.latentSpread[$1] }
+        // The 5% most and least uncertain samples by the reconstruction spread, and their mean −ELBO.
+        let order = r.reconSpread.indices.sorted { r.reconSpread[$0] < r.reconSpread[$1] }
         let tail = max(1, r.count / 20)
         func meanELBO(_ idx: ArraySlice<Int>) -> Double { idx.reduce(0) { $0 + r.negELBO[$1] } / Double(max(idx.count, 1)) }
         let least = meanELBO(order.prefix(tail)), most = meanELBO(order.suffix(tail))
         var ood: [String: Any] = [:]
         var oodLines: [String] = []
         if let held, let labels = dataset.labels {
-            for (name, scores) in [("latent", r.latentSpread), ("reconstruction", r.reconSpread)] {
+            for (name, scores) in [("latent", r.latentSpread), ("reconstruction", r.reconSpread), ("-ELBO", r.elboSpread)] {
                 let o = OutOfDistributionScore(scores: scores, labels: labels, heldOut: Int32(held))
                 separations.append(EpistemicExport.Separation(score: name, heldOut: held, classMeans: o.classMeans,
                                                               ratio: o.ratio, auroc: o.auroc))
