@@ -50,6 +50,23 @@ final class BayesianTrainingTests: EndToEndCase {
         }
     }
 
+    /// mu, rho and their Adam moments come back by name: stopped mid-epoch on 2 ranks and resumed
+    /// on 2, the run ends bit for bit where the straight run does (the weight noise is keyed by
+    /// sample and epoch, so nothing about it has to be saved).
+    func testResumeIsBitForBit() throws {
+        let args = Tool.small + ["--bayesian-weights", "--epochs", "2", "--no-explain", "--no-eval"]
+        let straight = Tool.temporaryDirectory("bayes-straight")
+        try Tool.succeed(args + ["--out", straight], ranks: 2, timeout: 240)
+        let split = Tool.temporaryDirectory("bayes-split")
+        try Tool.succeed(args + ["--out", split, "--max-steps", "25"], ranks: 2, timeout: 240)
+        try Tool.succeed(["train", "--resume", split, "--max-steps", "0"], ranks: 2, timeout: 240)
+        let a = try Tool.tensorBytes(try Tool.latestCheckpoint(straight))
+        let b = try Tool.tensorBytes(try Tool.latestCheckpoint(split))
+        XCTAssertTrue(a.keys.contains("optimizer.v.encoder.0.weight.rho"))
+        XCTAssertEqual(a.count, b.count)
+        for (name, bytes) in a { XCTAssertEqual(bytes, b[name], "\(name) differs after resume") }
+    }
+
     func testBadBayesianSettingsAndExcludedClassesStopWithOneLine() throws {
         let out = Tool.temporaryDirectory("bayes-bad")
         let bad = try Tool.run(Tool.small + ["--out", out, "--bayesian-weights", "--prior-sigma", "0"])
@@ -58,5 +75,9 @@ final class BayesianTrainingTests: EndToEndCase {
         let spec = try Tool.run(Tool.small + ["--out", out, "--encoder", "bdense:x"])
         XCTAssertNotEqual(spec.exitCode, 0)
         XCTAssertTrue(spec.stderr.contains("bdense:x"), spec.stderr)
+        // The synthetic data's labels are its factors' classes: a label that no sample has is named.
+        let missing = try Tool.run(Tool.small + ["--out", out, "--exclude-class", "99"])
+        XCTAssertNotEqual(missing.exitCode, 0)
+        XCTAssertTrue(missing.stderr.contains("--exclude-class 99"), missing.stderr)
     }
 }
