@@ -65,6 +65,26 @@ final class BayesianTrainingTests: EndToEndCase {
         XCTAssertTrue(a.keys.contains("optimizer.v.encoder.0.weight.rho"))
         XCTAssertEqual(a.count, b.count)
         for (name, bytes) in a { XCTAssertEqual(bytes, b[name], "\(name) differs after resume") }
+
+        // The finished run's uncertainty: the same figures on 1 and 2 ranks, and the export's files.
+        var outputs: [String] = []
+        for ranks in [nil, 2] as [Int?] {
+            let r = try Tool.succeed(["evaluate", "--checkpoint", straight, "--data", "synthetic:n=1000",
+                                      "--weight-samples", "3", "--json"], ranks: ranks, timeout: 240)
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            XCTAssertGreaterThan(try XCTUnwrap(object["weight_kl_per_sample"] as? Double), 0)
+            XCTAssertGreaterThan(try XCTUnwrap(object["epistemic_reconstruction_mean"] as? Double), 0)
+            outputs.append(["neg_elbo_at_means", "predictive_neg_log_likelihood", "epistemic_latent_mean"]
+                .map { "\(object[$0] ?? "none")" }.joined(separator: " "))
+        }
+        XCTAssertEqual(outputs[0], outputs[1], "evaluate --weight-samples differs between 1 and 2 ranks")
+        let explained = Tool.temporaryDirectory("bayes-explain")
+        try Tool.succeed(["explain", "--checkpoint", straight, "--data", "synthetic:n=1000", "--out", explained,
+                          "--iwae", "2", "--weight-samples", "2"], ranks: 2, timeout: 240)
+        for file in ["epistemic.npy", "uncertainty.html", "most_uncertain.png", "uncertainty_maps.png",
+                     "snr_encoder_0_weight.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: explained + "/uncertainty/" + file), file)
+        }
     }
 
     func testBadBayesianSettingsAndExcludedClassesStopWithOneLine() throws {
