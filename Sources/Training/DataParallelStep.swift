@@ -113,6 +113,16 @@ final class DataParallelStep {
         for t in 0..<termCount { terms[t] = Double(reduced[count + t]) }
         let rows = Int(reduced[count + termCount + Tail.rows.rawValue].rounded())
         let gradients = UnsafeMutableBufferPointer(rebasing: reduced[0..<count])
+        // The weight KL depends on the parameters alone, which every rank holds identically: each
+        // rank adds the same value and gradient here, after the sum, so the job counts it once.
+        // Per sample it weighs KL / N; the gradients are sums over the global batch's rows (Adam
+        // divides by them below), so it enters as rows · KL / N.
+        if let weightKL = model.weightKL, let w = model.weightKLTermIndex, rows > 0 {
+            let perRows = Float(rows) / Float(max(trainSet.count, 1))
+            let value = weightKL.accumulate(parameters: model.parameters.baseAddress!, gradients: gradients.baseAddress!,
+                                            scale: perRows)
+            terms[w] = value * Double(perRows)
+        }
         // Every rank holds the same reduced values, so every rank takes the same decision here.
         // The division by the global batch (and any clipping) is folded into Adam's pass.
         var scale = 1 / Float(max(globalRows, 1))

@@ -39,7 +39,11 @@ public final class DistributedEvaluation {
     let evaluator: Evaluator
     let input: FloatBuffer
 
-    public init(model: VAEModel, dataset: Dataset, comm: Communicator, seed: UInt64) {
+    /// N of a Bayesian model's weight KL / N (the training set's size); its term reads 0 without.
+    let trainingCount: Int?
+
+    public init(model: VAEModel, dataset: Dataset, comm: Communicator, seed: UInt64, trainingCount: Int? = nil) {
+        self.trainingCount = trainingCount
         self.model = model
         self.dataset = dataset
         self.comm = comm
@@ -78,7 +82,11 @@ public final class DistributedEvaluation {
             nll += sums[b + T]
         }
         let count = Double(max(dataset.count, 1))
-        return EvaluationResult(terms: terms.divided(by: count), termNames: model.lossTermNames,
+        terms = terms.divided(by: count)
+        if let w = model.weightKLTermIndex, let weightKL = model.weightKL, let n = trainingCount {
+            terms[w] = weightKL.value(parameters: model.parameters.baseAddress!) / Double(max(n, 1))
+        }
+        return EvaluationResult(terms: terms, termNames: model.lossTermNames,
                                 negLogLikelihood: iwaeK > 0 ? nll / count : nil, count: dataset.count)
     }
 }

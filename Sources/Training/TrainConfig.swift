@@ -61,6 +61,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Gradients travel as 16-bit floats ("bf16", or "fp16" with a scale against overflow),
     /// summed in fp32; "none" sends fp32. The loss sums always travel in fp32.
     public var gradCompression = "none"
+    /// Every dense and conv layer Bayesian (Bayes by Backprop); `bdense` / `bconv` entries make
+    /// single layers so without it.
+    public var bayesianWeights = false
+    /// The weight prior's standard deviation and the rho every weight starts at.
+    public var priorSigma: Float = BayesianWeights.defaultPriorSigma
+    public var rhoInit: Float = BayesianWeights.defaultRhoInit
+    /// A label left out of the training split (the test split keeps it).
+    public var excludeClass: Int?
 
     public init() {}
 
@@ -177,6 +185,9 @@ extension TrainConfig {
         var config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
                                  activation: act, likelihood: lik, beta: beta, binarize: binarize)
         try applyArchitecture(to: &config, sampleShape: sampleShape ?? [inputDim])
+        if bayesianWeights || (config.encoderLayers + config.decoderLayers).contains(where: \.isBayesian) {
+            config.bayesian = BayesianWeights(allLayers: bayesianWeights, priorSigma: priorSigma, rhoInit: rhoInit)
+        }
         try config.validate()
         return config
     }
@@ -193,7 +204,7 @@ extension TrainConfig {
         config.encoder = enc
         config.decoder = dec
         let spatial = (enc ?? []) + (dec ?? [])
-        if spatial.contains(where: { if case .dense = $0 { return false } else { return true } }) {
+        if spatial.contains(where: { $0.denseWidth == nil }) {
             guard let image else {
                 throw ConfigError("--data \(data): samples of shape \(sampleShape) are not images; --architecture \(architecture)\(encoder.map { " --encoder \($0)" } ?? "")\(decoder.map { " --decoder \($0)" } ?? "") needs samples of [height, width] or [channels, height, width]")
             }

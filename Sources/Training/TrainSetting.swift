@@ -69,6 +69,25 @@ extension TrainSetting {
         return setting
     }
 
+    /// A number or nothing (nil: the setting is not used).
+    static func optionalNumber<T: LosslessStringConvertible & Comparable>(
+        _ flag: String, key: String? = nil, _ path: WritableKeyPath<TrainConfig, T?>, placeholder: String = "n",
+        expects: String, help: String, accepts: @escaping (T) -> Bool = { _ in true }
+    ) -> TrainSetting {
+        var setting: TrainSetting!
+        setting = TrainSetting(
+            flag: flag, key: key ?? camelCase(flag), help: help, form: .value(placeholder: placeholder), expects: expects,
+            jsonType: jsonDescription(T.self) + " or null",
+            parse: { config, texts in
+                let text = texts.last ?? ""
+                guard let value = T(text.trimmingSpaces) else { throw setting.refusal(found: text, source: nil) }
+                config[keyPath: path] = value
+            },
+            show: { $0[keyPath: path].map { "\($0)" } ?? "none" },
+            accepts: { $0[keyPath: path].map(accepts) ?? true })
+        return setting
+    }
+
     static func text(_ flag: String, key: String? = nil, _ path: WritableKeyPath<TrainConfig, String>,
                      placeholder: String, expects: String, help: String,
                      accepts: @escaping (String) -> Bool = { _ in true }) -> TrainSetting {

@@ -72,6 +72,16 @@ public enum TrainSettings {
                 accepts: { $0.isFinite && $0 >= 0 && $0 <= 4096 }),
         .choice("grad-compression", \.gradCompression, TrainConfig.supportedGradCompressions,
                 help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(d.gradCompression))."),
+        .toggle("bayesian-weights", \.bayesianWeights,
+                help: "Bayes by Backprop: a Gaussian over every dense and conv layer's weights, the latent head and the decoder's included (default off; bdense:/bconv: entries make single layers Bayesian)."),
+        .number("prior-sigma", \.priorSigma, placeholder: "x", expects: "a positive number",
+                help: "Standard deviation of the Gaussian weight prior (default \(d.priorSigma)).", accepts: { $0.isFinite && $0 > 0 }),
+        .number("rho-init", \.rhoInit, placeholder: "x", expects: "a number from -30 to 10",
+                help: "Initial rho of every Bayesian weight, sigma = softplus(rho) (default \(d.rhoInit)).",
+                accepts: { $0.isFinite && $0 >= -30 && $0 <= 10 }),
+        .optionalNumber("exclude-class", \.excludeClass, placeholder: "label", expects: "a label >= 0",
+                        help: "Train without the samples of this label (the test split keeps them).",
+                        accepts: { $0 >= 0 && $0 <= Int(Int32.max) }),
     ]
 
     /// The setting of `--flag`, if there is one.

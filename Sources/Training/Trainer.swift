@@ -78,7 +78,10 @@ public final class Trainer {
         let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: setup.trainSet, sampler: sampler,
                                         config: config, comm: comm)
         let evaluation = config.evaluateTest
-            ? setup.testSet.map { DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed) } : nil
+            ? setup.testSet.map {
+                DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed,
+                                      trainingCount: setup.trainSet.count)
+            } : nil
         let stop = StopRequest.install()
         /// Saves on rank 0 and records it; at an epoch's end also the share of the epoch it cost.
         func save(_ position: TrainingPosition, epochSeconds: Double? = nil) throws {
@@ -206,7 +209,8 @@ public final class Trainer {
         // Everyone loads the data; a rank that cannot ends the job for all.
         let dataStart = Clock.now()
         let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") { () throws -> (Dataset, Dataset?) in
-            let train = try DataSource.load(config.data, split: .train)
+            var train = try DataSource.load(config.data, split: .train)
+            if let c = config.excludeClass { train = try train.excluding(label: Int32(c)) }
             guard config.evaluateTest || config.explain else { return (train, nil) }
             let test = try DataSource.load(config.data, split: .test)
             guard test.sampleShape == train.sampleShape else {

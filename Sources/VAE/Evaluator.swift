@@ -46,6 +46,36 @@ public final class Evaluator {
     private var lseMax: [Double]
     private var lseSum: [Double]
 
+    /// Which weights every entry point uses: nil (the default) the posterior means, the
+    /// deterministic network; `t`: weight sample t of the Bayesian layers, its noise keyed by
+    /// (`weightSeed`, t, global sample index, layer), so it does not depend on blocks or ranks.
+    /// Each row (and each importance sample of a row) gets its own draw of the weights, as the
+    /// local reparameterization gives them. No effect on a model without Bayesian layers.
+    public var weightSample: Int?
+    public var weightSeed: UInt64 = 0
+
+    /// Sets the Bayesian layers' mode and their noise keys for a block whose row 0 is global
+    /// sample `base` and whose rows `present` hold samples; decoder rows are `groups` copies of
+    /// the block (importance samples), copy g drawn as `decoderDraw + g`.
+    private func keyWeights(base: Int, present: Range<Int>, groups: Int = 1, decoderDraw: Int = 0) {
+        let B = Self.blockRows
+        let enc = act.encoderNoise, dec = act.decoderNoise
+        guard let t = weightSample else { enc.mode = .mean; dec.mode = .mean; return }
+        for n in [enc, dec] { n.mode = .sampled; n.seed = weightSeed; n.stream = WeightNoise.evaluationStream }
+        // 2^16 draws a weight sample: its ELBO decode, then one per importance sample.
+        let draw = t << 16
+        for p in 0..<B {
+            enc.sample[p] = present.contains(p) ? base + p : -1
+            enc.draw[p] = draw
+        }
+        for g in 0..<groups {
+            for p in 0..<B {
+                dec.sample[g * B + p] = present.contains(p) ? base + p : -1
+                dec.draw[g * B + p] = draw + decoderDraw + g
+            }
+        }
+    }
+
     public init(model: VAEModel) {
         self.model = model
         let R = Self.blockRows, Rd = Self.blockRows * Self.iwaeSamplesPerDecode
@@ -128,6 +158,7 @@ public final class Evaluator {
                                             x + p * D, count: D)
                 }
             }
+            keyWeights(base: firstSampleIndex + offset - first, present: present)
             encodeBlock()
 
             // One-sample ELBO.
@@ -164,6 +195,8 @@ public final class Evaluator {
                                                                 z: act.z + q * L)
                     }
                 }
+                keyWeights(base: firstSampleIndex + offset - first, present: present, groups: group,
+                           decoderDraw: 1 + k0)
                 decode(rows: group * B)
                 for g in 0..<group {
                     for p in present {
@@ -230,6 +263,7 @@ public final class Evaluator {
         let D = model.config.inputDim, L = model.config.latent, H = act.latent.headWidth
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             loadBlock(input + offset * D, rows: first..<(first + rows))
+            keyWeights(base: firstIndex + offset - first, present: first..<(first + rows))
             encodeBlock()
             let heads = UnsafePointer(act.heads + first * H)
             act.latent.posteriorMeans(heads: heads, rows: rows, into: mu + offset * L)
@@ -245,6 +279,7 @@ public final class Evaluator {
         let D = model.config.inputDim, L = model.config.latent, H = act.latent.headWidth
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             loadBlock(input + offset * D, rows: first..<(first + rows))
+            keyWeights(base: firstIndex + offset - first, present: first..<(first + rows))
             encodeBlock()
             act.latent.perDimensionTerm(heads: act.heads + first * H, rows: rows, into: out + offset * L)
         }
@@ -272,6 +307,7 @@ public final class Evaluator {
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             act.z.update(repeating: 0, count: B * L)
             (act.z + first * L).update(from: zIn + offset * L, count: rows * L)
+            keyWeights(base: firstIndex + offset - first, present: first..<(first + rows))
             decode(rows: B)
             let src = output + first * D, dst = out + offset * D
             if model.config.likelihood == .bernoulli {
@@ -291,6 +327,7 @@ public final class Evaluator {
         let entry = act.latent.meanHeadIndex(dimension: dimension)
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             loadBlock(input + offset * D, rows: first..<(first + rows))
+            keyWeights(base: firstIndex + offset - first, present: first..<(first + rows))
             encodeBlock()
             act.dheads.update(repeating: 0, count: B * H)
             for r in first..<(first + rows) { act.dheads[r * H + entry] = 1 }

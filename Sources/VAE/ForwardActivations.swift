@@ -17,6 +17,9 @@ struct ForwardActivations {
     /// else a scratch row and the layer sums its own.
     let outputBiasGradient: UnsafeMutablePointer<Float>
     let outputBiasFused: Bool
+    /// The mode and noise keys of the Bayesian layers of each stack (unused by other layers).
+    let encoderNoise: WeightNoise
+    let decoderNoise: WeightNoise
     /// The model's latent block bound to its own tensors (if it has any) in the arenas.
     let latent: any LatentBlock
     private let arena: BufferArena
@@ -30,13 +33,16 @@ struct ForwardActivations {
         let a = model.architecture
         let P = model.parameters.baseAddress!, G = model.gradientStorage.pointer
         var arena = BufferArena()
+        encoderNoise = WeightNoise(rows: encoderRows)
+        decoderNoise = WeightNoise(rows: decoderRows)
         latent = a.latent.bound(parameters: P + model.slots.latentBlock, gradients: G + model.slots.latentBlock)
         encoder = LayerStack(a.encoder, offsets: model.slots.encoder, input: input, rows: encoderRows,
-                             parameters: P, gradients: G, backward: true, arena: &arena)
+                             parameters: P, gradients: G, backward: true, arena: &arena, weightNoise: encoderNoise)
         heads = encoder.output
         z = arena.make(decoderRows * a.latent.latent)
         decoder = LayerStack(a.decoder, offsets: model.slots.decoder, input: z, rows: decoderRows,
-                             parameters: P, gradients: G, backward: backpropagatesDecoder, arena: &arena)
+                             parameters: P, gradients: G, backward: backpropagatesDecoder, arena: &arena,
+                             weightNoise: decoderNoise)
         output = decoder.output
         dheads = arena.make(encoderRows * a.latent.headWidth)
         if let fused = decoder.top.columnBiasGradient {

@@ -25,12 +25,34 @@ struct ModelArchitecture {
         }
         input = .flat(D)
         latent = try LatentBlockFactory.make(c)
-        encoder = try Self.encoder(c.encoderLayers, input: image ?? .flat(D), activation: c.activation, latent: latent)
-        decoder = try Self.decoder(c.decoderLayers, latent: c.latent, output: image ?? .flat(D), activation: c.activation)
+        var bayes = BayesianPlan(settings: c.bayesian ?? BayesianWeights())
+        encoder = try Self.encoder(c.encoderLayers, input: image ?? .flat(D), activation: c.activation, latent: latent,
+                                   bayes: &bayes)
+        decoder = try Self.decoder(c.decoderLayers, latent: c.latent, output: image ?? .flat(D), activation: c.activation,
+                                   bayes: &bayes)
+    }
+
+    /// Which layers are Bayesian, and the next one's noise stream (layers are numbered encoder
+    /// first, then decoder, so a layer's noise does not change when another layer changes kind).
+    struct BayesianPlan {
+        let settings: BayesianWeights
+        var next = 0
+        func wanted(_ spec: LayerSpec?) -> Bool { settings.allLayers || (spec?.isBayesian ?? false) }
+
+        /// A dense layer, Bayesian when `spec` (nil: a layer the factory adds) or the settings say so.
+        mutating func dense(_ spec: LayerSpec?, name: String, inDim: Int, outDim: Int, activation: Activation?,
+                            base: [ParameterDeclaration]? = nil) -> any LayerDefinition {
+            guard wanted(spec) else {
+                return DenseDefinition(name: name, inDim: inDim, outDim: outDim, activation: activation, parameters: base)
+            }
+            next += 1
+            return BayesianDenseDefinition(name: name, inDim: inDim, outDim: outDim, activation: activation,
+                                           noiseLayer: next - 1, rhoInit: settings.rhoInit, base: base)
+        }
     }
 
     private static func encoder(_ specs: [LayerSpec], input: TensorShape, activation: Activation,
-                                latent: any LatentBlock) throws -> [any LayerDefinition] {
+                                latent: any LatentBlock, bayes: inout BayesianPlan) throws -> [any LayerDefinition] {
         var layers: [any LayerDefinition] = []
         var shape: TensorShape = .flat(input.count)
         var index = 0, other = 0
@@ -45,21 +67,29 @@ struct ModelArchitecture {
         }
         for spec in specs {
             switch spec {
-            case .dense(let n):
+            case .dense(let n), .bayesianDense(let n):
                 if case .image = shape {
                     layers.append(ReshapeDefinition(name: "encoder.flatten\(other)", direction: .flatten, image: shape))
                     other += 1
                     shape = .flat(shape.count)
                 }
-                layers.append(DenseDefinition(name: "encoder.\(index)", inDim: shape.count, outDim: n, activation: activation))
+                layers.append(bayes.dense(spec, name: "encoder.\(index)", inDim: shape.count, outDim: n, activation: activation))
                 shape = .flat(n)
                 index += 1
-            case .conv(let ch, let k, let s, let p):
+            case .conv(let ch, let k, let s, let p), .bayesianConv(let ch, let k, let s, let p):
                 try toImage(spec)
                 let pad = p ?? (k - 1) / 2
                 try checkWindow(shape, kernel: k, stride: s, padding: pad, what: where_(spec))
-                let d = Conv2DDefinition(name: "encoder.\(index)", input: shape, outChannels: ch, kernel: k, stride: s,
+                let d: any LayerDefinition
+                if bayes.wanted(spec) {
+                    d = BayesianConv2DDefinition(name: "encoder.\(index)", input: shape, outChannels: ch, kernel: k,
+                                                 stride: s, padding: pad, activation: activation, noiseLayer: bayes.next,
+                                                 rhoInit: bayes.settings.rhoInit)
+                    bayes.next += 1
+                } else {
+                    d = Conv2DDefinition(name: "encoder.\(index)", input: shape, outChannels: ch, kernel: k, stride: s,
                                          padding: pad, activation: activation)
+                }
                 layers.append(d)
                 shape = d.output
                 index += 1
@@ -78,8 +108,8 @@ struct ModelArchitecture {
             layers.append(ReshapeDefinition(name: "encoder.flatten\(other)", direction: .flatten, image: shape))
             shape = .flat(shape.count)
         }
-        layers.append(DenseDefinition(name: "encoder.head", inDim: shape.count, outDim: latent.headWidth, activation: nil,
-                                      parameters: latent.headParameters(inDim: shape.count)))
+        layers.append(bayes.dense(nil, name: "encoder.head", inDim: shape.count, outDim: latent.headWidth, activation: nil,
+                                  base: latent.headParameters(inDim: shape.count)))
         return layers
     }
 
@@ -95,21 +125,21 @@ struct ModelArchitecture {
     }
 
     private static func decoder(_ specs: [LayerSpec], latent L: Int, output: TensorShape,
-                                activation: Activation) throws -> [any LayerDefinition] {
+                                activation: Activation, bayes: inout BayesianPlan) throws -> [any LayerDefinition] {
         // The decoder is dense entries, then transposed convolutions up to the output image.
         guard let firstT = specs.firstIndex(where: { if case .convTranspose = $0 { return true } else { return false } }) else {
             for spec in specs {
-                if case .dense = spec { continue }
-                throw ConfigError("--decoder \(spec): the decoder takes dense and convT entries")
+                if spec.denseWidth != nil { continue }
+                throw ConfigError("--decoder \(spec): the decoder takes dense, bdense and convT entries")
             }
             var layers: [any LayerDefinition] = []
             var width = L
             for (j, spec) in specs.enumerated() {
-                guard case .dense(let n) = spec else { continue }
-                layers.append(DenseDefinition(name: "decoder.\(j)", inDim: width, outDim: n, activation: activation))
+                guard let n = spec.denseWidth else { continue }
+                layers.append(bayes.dense(spec, name: "decoder.\(j)", inDim: width, outDim: n, activation: activation))
                 width = n
             }
-            layers.append(DenseDefinition(name: "decoder.\(specs.count)", inDim: width, outDim: output.count, activation: nil))
+            layers.append(bayes.dense(nil, name: "decoder.\(specs.count)", inDim: width, outDim: output.count, activation: nil))
             return layers
         }
         for spec in specs[firstT...] {
@@ -149,14 +179,16 @@ struct ModelArchitecture {
         var width = L
         var index = 0
         for spec in specs[..<firstT] {
-            guard case .dense(let n) = spec else { continue }
-            layers.append(DenseDefinition(name: "decoder.\(index)", inDim: width, outDim: n, activation: activation))
+            guard let n = spec.denseWidth else {
+                throw ConfigError("--decoder \(spec): the decoder takes dense, bdense and convT entries")
+            }
+            layers.append(bayes.dense(spec, name: "decoder.\(index)", inDim: width, outDim: n, activation: activation))
             width = n
             index += 1
         }
         let first = steps[0]
         let firstImage = TensorShape.image(channels: first.channels, height: first.h, width: first.w)
-        layers.append(DenseDefinition(name: "decoder.\(index)", inDim: width, outDim: firstImage.count, activation: activation))
+        layers.append(bayes.dense(nil, name: "decoder.\(index)", inDim: width, outDim: firstImage.count, activation: activation))
         index += 1
         layers.append(ReshapeDefinition(name: "decoder.unflatten", direction: .unflatten, image: firstImage))
         var shape = firstImage

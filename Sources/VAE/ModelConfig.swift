@@ -66,6 +66,12 @@ public struct ModelConfig: Codable, Equatable {
     /// The latent block; absent means the diagonal Gaussian, the only one so far.
     public var variant: String?
     public static let defaultVariant = "gaussian"
+    /// The weights' variational distribution (Bayes by Backprop); see `BayesianWeights`.
+    public var bayesian: BayesianWeights?
+    /// Whether any layer of the model is Bayesian.
+    public var hasBayesianLayers: Bool {
+        bayesian?.allLayers == true || (encoderLayers + decoderLayers).contains(where: \.isBayesian)
+    }
 
     /// The encoder entries the factory builds from.
     public var encoderLayers: [LayerSpec] { encoder ?? encoderHidden.map { .dense($0) } }
@@ -91,7 +97,7 @@ public struct ModelConfig: Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
-        case encoder, decoder, inputShape, variant
+        case encoder, decoder, inputShape, variant, bayesian
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.
@@ -109,6 +115,7 @@ public struct ModelConfig: Codable, Equatable {
         self.decoder = try c.decodeIfPresent([LayerSpec].self, forKey: .decoder)
         inputShape = try c.decodeIfPresent([Int].self, forKey: .inputShape)
         variant = try c.decodeIfPresent(String.self, forKey: .variant)
+        bayesian = try c.decodeIfPresent(BayesianWeights.self, forKey: .bayesian)
     }
 
     /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.
@@ -168,6 +175,7 @@ public struct ModelConfig: Codable, Equatable {
             throw ConfigError("model config: at most 64 encoder and decoder entries, found \(encoderLayers.count + decoderLayers.count)")
         }
         try checkSizes(encoderLayers + decoderLayers)
+        try bayesian?.validate()
         // Widths up to 2^24 and at most 64 layers keep this sum far from overflow.
         let parameters = try ParameterLayout(architecture: ModelArchitecture(config: self), config: self).count
         if parameters > Self.maximumParameters {
@@ -178,7 +186,7 @@ public struct ModelConfig: Codable, Equatable {
     /// Channel counts and kernels bounded like widths, so no product of them overflows.
     private func checkSizes(_ specs: [LayerSpec]) throws {
         for spec in specs {
-            if case .dense(let n) = spec {
+            if let n = spec.denseWidth {
                 if n > Self.maximumWidth { throw ConfigError("model config: layer \(spec): widths must be <= \(Self.maximumWidth)") }
             } else if spec.sizes.contains(where: { $0 > 4096 }) {
                 throw ConfigError("model config: layer \(spec): channels, kernel, stride and padding must be <= 4096")

@@ -67,6 +67,21 @@ public final class TrainingWorkspace {
             }
             row += 1
         }
+        keyWeights(seed: seed, epoch: epoch, sampleIndices: sampleIndices.prefix(batch))
+    }
+
+    /// Whether training steps draw the Bayesian layers' weights (the default) or use their means
+    /// (`.mean`: the deterministic network, as if every sigma were 0; the rho gradients are then 0).
+    public var weightMode: WeightNoise.Mode = .sampled
+
+    /// Keys the Bayesian layers' noise by (seed, epoch, global sample index, layer).
+    public func keyWeights<C: Collection>(seed: UInt64, epoch: Int, sampleIndices: C) where C.Element: BinaryInteger {
+        for n in [act.encoderNoise, act.decoderNoise] {
+            n.mode = weightMode
+            n.seed = seed
+            n.stream = WeightNoise.trainingStream
+            n.setRows(sampleIndices, draw: epoch)
+        }
     }
 
     /// Forward and backward over rows `0..<batch` of `input` with noise `eps`.

@@ -22,6 +22,8 @@ public final class VAEModel {
     public var gradientsWithTail: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
     let slots: ParameterLayout
     let architecture: ModelArchitecture
+    /// The closed-form KL of the weights' posterior against their prior; nil without Bayesian layers.
+    public let weightKL: GaussianWeightKL?
 
     /// Deterministic initialization from `seed` (PyTorch's nn.Linear default: weights and biases
     /// uniform in ±1/sqrt(fan_in)); a learned log-variance starts at 0. `config` must be valid
@@ -34,8 +36,9 @@ public final class VAEModel {
             preconditionFailure("VAEModel: invalid config (validate it first): \(error)")
         }
         slots = ParameterLayout(architecture: architecture, config: config)
-        lossTermNames = ["recon"] + architecture.latent.lossTermNames
         layout = slots.specs
+        weightKL = GaussianWeightKL(layout: layout, priorSigma: config.bayesian?.priorSigma ?? BayesianWeights.defaultPriorSigma)
+        lossTermNames = ["recon"] + architecture.latent.lossTermNames + (weightKL == nil ? [] : [Self.weightKLTerm])
         parameterStorage = FloatBuffer(count: slots.count)
         gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
         initialize(seed: seed)
@@ -116,6 +119,11 @@ public final class VAEModel {
     /// Names of the loss terms the step and evaluation report, in `LossTerms` order: the
     /// likelihood's reconstruction, then the latent block's.
     public let lossTermNames: [String]
+
+    /// The term of the weights' KL / N (Bayesian models): a function of the parameters alone, so
+    /// no rank sends it; the trainer and evaluation set it once, after any reduction.
+    public static let weightKLTerm = "weight_kl"
+    public var weightKLTermIndex: Int? { lossTermNames.firstIndex(of: Self.weightKLTerm) }
 
     /// A `LossTerms` of this model's width, zeros.
     public func emptyLossTerms() -> LossTerms { LossTerms(count: lossTermNames.count) }

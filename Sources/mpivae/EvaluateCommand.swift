@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Explain
 import Foundation
 import MPI
 import Training
@@ -19,10 +20,22 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
     @Option(help: "Seed of the evaluation noise.") var seed: UInt64 = 0
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "Bayesian models: weight samples for the predictive -log p(x) estimate and the epistemic spread (0: weights at their means only).")
+    var weightSamples: Int = 0
+    @Option(help: "With --weight-samples: the class whose uncertainty is compared with the others' (default: the class the run excluded from training).")
+    var heldOutClass: Int?
+    @Option(help: "With --weight-samples: write the uncertainty explanations here (epistemic.npy with each sample's [latent spread, reconstruction spread], per-pixel maps, the most and least uncertain samples, the weights' signal-to-noise histograms, uncertainty.html).")
+    var uncertaintyOut: String?
 
     func run() throws {
         guard (0...TrainConfig.maximumIWAE).contains(iwae) else {
             throw ConfigError("--iwae expects a whole number from 0 to \(TrainConfig.maximumIWAE), got \(iwae)")
+        }
+        guard (0...4096).contains(weightSamples) else {
+            throw ConfigError("--weight-samples expects a whole number from 0 to 4096, got \(weightSamples)")
+        }
+        if weightSamples == 0, heldOutClass != nil || uncertaintyOut != nil {
+            throw ConfigError("--held-out-class and --uncertainty-out need --weight-samples T (T >= 2)")
         }
         let which = try CheckpointJob.split(split)
         try InputKinds.check("--data", data)
@@ -31,9 +44,24 @@ struct EvaluateCommand: ParsableCommand {
             [("data", try DataSource.load(data, split: which))]
         }
         let (comm, model, dataset) = (job.comm, job.model, job.data)
+        // A Bayesian model's ELBO over z and W adds the weight KL once per training set: KL / N a
+        // sample, N the training set size the checkpoint records.
+        let trainingCount = Int(job.metadata["dataset_count"] ?? "") ?? 0
+        if weightSamples > 0 {
+            guard model.weightKL != nil else {
+                throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers (train with --bayesian-weights or bdense/bconv entries)")
+            }
+            let report = EpistemicReport(checkpoint: checkpoint, data: data, split: split, weightSamples: weightSamples,
+                                         iwae: iwae, seed: seed, heldOutClass: heldOutClass,
+                                         uncertaintyOut: uncertaintyOut, json: json)
+            try report.run(comm: comm, model: model, dataset: dataset, trainingCount: trainingCount, metadata: job.metadata)
+            return
+        }
         // With many importance samples this takes minutes: rank 0 reports about every tenth of its share.
         var reported = 0
-        let result = try DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed).run(iwaeK: iwae) { done, share in
+        let evaluation = DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed,
+                                               trainingCount: trainingCount)
+        let result = try evaluation.run(iwaeK: iwae) { done, share in
             guard comm.rank == 0, iwae > 0, done * 10 / max(share, 1) > reported else { return }
             reported = done * 10 / max(share, 1)
             try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
@@ -55,6 +83,9 @@ struct EvaluateCommand: ParsableCommand {
             print("\(data) \(split), \(result.count) samples: "
                 + String(format: "-ELBO %.3f nats (", result.negELBO) + terms.joined(separator: ", ") + ")")
             if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
+            if model.weightKL != nil {
+                print("Bayesian weights at their means; weight_kl is KL(q(W) || p(W)) / N, N = \(trainingCount) training samples")
+            }
         }
     }
 }

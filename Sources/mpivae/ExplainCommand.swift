@@ -33,7 +33,13 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "LIME: how many samples to explain (the --sample ones first, then one of each class, then the first).")
     var limeExplained: Int = 16
 
+    @Option(help: "Bayesian models: also explain the model's own uncertainty from this many weight samples, into OUT/uncertainty (0: off).")
+    var weightSamples: Int = 0
+
     func run() throws {
+        guard (0...4096).contains(weightSamples) else {
+            throw ConfigError("--weight-samples expects a whole number from 0 to 4096, got \(weightSamples)")
+        }
         guard (1...TrainConfig.maximumIWAE).contains(iwae) else {
             throw ConfigError("--iwae expects a whole number from 1 to \(TrainConfig.maximumIWAE), got \(iwae)")
         }
@@ -68,6 +74,17 @@ struct ExplainCommand: ParsableCommand {
                                       checkpointInfo: info, log: { if comm.rank == 0 { print($0); fflush(stdout) } })
         }
         if comm.rank == 0 { print("explanations: \(out)/report.html") }
+        if weightSamples > 0 {
+            guard model.weightKL != nil else {
+                throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers")
+            }
+            let report = EpistemicReport(checkpoint: checkpoint, data: data, split: split, weightSamples: weightSamples,
+                                         iwae: 0, seed: seed, heldOutClass: nil, uncertaintyOut: out + "/uncertainty",
+                                         json: false)
+            try report.run(comm: comm, model: model, dataset: dataset,
+                           trainingCount: Int(metadata["dataset_count"] ?? "") ?? 0, metadata: metadata)
+            if comm.rank == 0 { print("uncertainty explanations: \(out)/uncertainty/uncertainty.html") }
+        }
     }
 }
 

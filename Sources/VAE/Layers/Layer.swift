@@ -86,6 +86,8 @@ struct LayerBinding {
     let scratch: UnsafeMutablePointer<Float>
     /// Owns the buffers the layer allocates (its output and what it keeps for backward).
     var arena: BufferArena
+    /// Where a Bayesian layer's noise and mode come from (the stack's one context); nil: none.
+    var weightNoise: WeightNoise? = nil
 }
 
 /// A layer bound to its buffers: forward and backward allocate nothing.

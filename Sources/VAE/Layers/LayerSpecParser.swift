@@ -1,5 +1,5 @@
 extension LayerSpec {
-    static let grammar = "dense:<width>, conv:<channels>k<kernel>s<stride>[p<padding>], convT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>] or pool:k<kernel>s<stride>[p<padding>]"
+    static let grammar = "dense:<width>, conv:<channels>k<kernel>s<stride>[p<padding>], convT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>], pool:k<kernel>s<stride>[p<padding>], or the Bayesian bdense:<width> and bconv:<channels>k<kernel>s<stride>[p<padding>]"
 
     /// Parses one entry; `flag` names where it came from in the error.
     public init(parsing raw: String, flag: String) throws {
@@ -37,17 +37,18 @@ extension LayerSpec {
             }
         }
         switch kind {
-        case "dense", "linear", "fc":
+        case "dense", "linear", "fc", "bdense":
             let (n, f) = try fields(rest, leading: true)
-            guard f.isEmpty else { throw bad("dense takes only a width") }
+            guard f.isEmpty else { throw bad("\(kind) takes only a width") }
             guard let n, n >= 1 else { throw bad("width must be >= 1") }
-            self = .dense(n)
-        case "conv":
+            self = kind == "bdense" ? .bayesianDense(n) : .dense(n)
+        case "conv", "bconv":
             let (c, f) = try fields(rest, leading: true)
             try require(f, ["k", "s", "p"], ["k", "s"])
             guard let c, c >= 1 else { throw bad("channels must be >= 1") }
             guard f["k"]! >= 1, f["s"]! >= 1 else { throw bad("kernel and stride must be >= 1") }
-            self = .conv(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"])
+            self = kind == "bconv" ? .bayesianConv(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"])
+                : .conv(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"])
         case "convt", "deconv":
             let (c, f) = try fields(rest, leading: true)
             try require(f, ["k", "s", "p", "o"], ["k", "s"])

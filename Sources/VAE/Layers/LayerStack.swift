@@ -19,14 +19,14 @@ struct LayerStack {
     /// tensor offsets. The gradient pair is sized only when `backward` will run.
     init(_ definitions: [any LayerDefinition], offsets: [[Int]], input: UnsafeMutablePointer<Float>, rows: Int,
          parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>, backward: Bool,
-         arena: inout BufferArena) {
+         arena: inout BufferArena, weightNoise: WeightNoise? = nil) {
         self.definitions = definitions
         let scratch = arena.make(rows * (definitions.map(\.scratchPerRow).max() ?? 0))
         var layers: [any Layer] = []
         var x = input
         for (d, o) in zip(definitions, offsets) {
             var binding = LayerBinding(rows: rows, input: x, parameters: parameters, gradients: gradients, offsets: o,
-                                       scratch: scratch, arena: arena)
+                                       scratch: scratch, arena: arena, weightNoise: weightNoise)
             let layer = d.bind(&binding)
             arena = binding.arena
             layers.append(layer)
