@@ -65,6 +65,13 @@ protocol LatentBlock {
     var posteriorExtras: [PosteriorExtra] { get }
     /// Extra `index` of `posteriorExtras` for `rows` rows, `[rows, width]`.
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
+    /// d extra[`index`][`component`] / d(heads) for `rows` rows, written over all of
+    /// `dheads` (`[rows, headWidth]`): the head gradient the encoder's backward pass turns into
+    /// the extra's saliency (a cluster's responsibility with respect to the input). Returns false,
+    /// writing nothing, for an extra the block does not differentiate; the export then leaves
+    /// that saliency out and says so.
+    func extraGradient(_ index: Int, component: Int, heads: UnsafePointer<Float>, rows: Int,
+                       into dheads: UnsafeMutablePointer<Float>) -> Bool
 }
 
 /// A per-sample posterior quantity besides the means: written as `<name>.npy`, `[samples, width]`.
@@ -81,4 +88,6 @@ extension LatentBlock {
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(type(of: self)) has no posterior extra \(index)")
     }
+    func extraGradient(_ index: Int, component: Int, heads: UnsafePointer<Float>, rows: Int,
+                       into dheads: UnsafeMutablePointer<Float>) -> Bool { false }
 }
