@@ -65,6 +65,11 @@ protocol LatentBlock {
     var posteriorExtras: [PosteriorExtra] { get }
     /// Extra `index` of `posteriorExtras` for `rows` rows, `[rows, width]`.
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
+
+    /// Sums over the batch a block's loss depends on (a mixture's mean responsibilities): `sample`
+    /// writes this rank's sums here, the trainer adds them over every rank in place, and
+    /// `backward` reads the global batch's. nil: the block's rows are independent.
+    var batchStatistics: UnsafeMutableBufferPointer<Float>? { get }
 }
 
 /// A per-sample posterior quantity besides the means: written as `<name>.npy`, `[samples, width]`.
@@ -78,6 +83,7 @@ extension LatentBlock {
     var blockParameters: [ParameterDeclaration] { [] }
     func bound(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> any LatentBlock { self }
     var posteriorExtras: [PosteriorExtra] { [] }
+    var batchStatistics: UnsafeMutableBufferPointer<Float>? { nil }
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(type(of: self)) has no posterior extra \(index)")
     }
