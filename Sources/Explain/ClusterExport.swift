@@ -128,6 +128,10 @@ struct ClusterExport {
             try out.text("cluster_labels.svg", svg.standalone)
         }
 
+        // The label table's columns are the labels present; an absent label has no samples, so
+        // leaving its column out changes neither the matching's hits nor the entropies.
+        let agreement = hasLabels && analysis.count > analysis.unassigned ? ClusterAgreement(counts: analysis.labelTable) : nil
+
         let (codes, prototypeSource) = prototypes()
         let samples = componentSamples()
         var saliency = "no pictures: the samples are not images"
@@ -139,6 +143,10 @@ struct ClusterExport {
             perCluster: perCluster,
             labelValues: hasLabels ? analysis.labelValues : nil, labelNames: hasLabels ? analysis.labelValues.map(className) : nil,
             labelTable: hasLabels ? analysis.labelTable : nil,
+            accuracy: agreement?.accuracy,
+            accuracyRule: agreement.map { _ in "Hungarian: the best one-to-one matching of clusters to labels (Kuhn-Munkres), share of samples whose cluster is matched to their label" },
+            nmi: agreement?.nmi,
+            nmiNormalization: agreement.map { _ in "arithmetic mean: I(C;Y) / ((H(C) + H(Y)) / 2)" },
             prototypeSource: prototypeSource,
             sampleSource: samples == nil ? nil : (priorRows(Self.logvarsName) == nil ? "\(Self.meansName), unit variance" : "\(Self.meansName), \(Self.logvarsName)"),
             samplesPerCluster: samples == nil ? 0 : Self.samplesPerCluster,

@@ -47,7 +47,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Decoupled (AdamW) weight decay (default \(trainDefaults.weightDecay)).") var weightDecay: Float?
     @Option(help: "Clip gradients to this global norm (default \(trainDefaults.clipNorm): off).") var clipNorm: Float?
     @Option(help: "(default \(trainDefaults.seed))") var seed: UInt64?
-    @Option(help: "Model variant: vae.") var model: String?
+    @Option(help: "Model: vae, or gmvae (a Gaussian-mixture prior; see --clusters) (default \(trainDefaults.model)).") var model: String?
+    @Option(help: "gmvae: mixture components (default \(trainDefaults.clusters)).") var clusters: Int?
+    @Option(help: "gmvae: the epoch at whose start the mixture is fitted to the encoder's means; a VAE until then (default \(trainDefaults.clusterInitEpoch)).") var clusterInitEpoch: Int?
+    @Option(help: "gmvae: weight of KL(batch mean of q(y|x) || uniform) against collapsed and empty clusters (default \(trainDefaults.clusterBalance)).") var clusterBalance: Float?
     @Option(help: "Also checkpoint every N steps (default \(trainDefaults.checkpointEvery): at epoch ends only).") var checkpointEvery: Int?
     @Option(help: "Checkpoints kept; older ones are deleted (default \(trainDefaults.keepCheckpoints)).") var keepCheckpoints: Int?
     @Option(help: "Log a progress line and a metrics record every N steps (default \(trainDefaults.logEvery)).") var logEvery: Int?
@@ -105,6 +108,9 @@ struct TrainCommand: ParsableCommand {
         if let clipNorm { c.clipNorm = clipNorm }
         if let seed { c.seed = seed }
         if let model { c.model = model }
+        if let clusters { c.clusters = clusters }
+        if let clusterInitEpoch { c.clusterInitEpoch = clusterInitEpoch }
+        if let clusterBalance { c.clusterBalance = clusterBalance }
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
         if let logEvery { c.logEvery = logEvery }

@@ -171,6 +171,10 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(c.labelValues, values)
         let table = (0..<K).map { k in values.map { v in (0..<n).filter { argmax[$0] == k && Int(labels[$0]) == v }.count } }
         XCTAssertEqual(c.labelTable, table)
+        let agreement = ClusterAgreement(clusters: argmax, labels: labels.map(Int.init), clusterCount: K,
+                                         labelCount: Int(labels.max()!) + 1)
+        XCTAssertEqual(try XCTUnwrap(c.accuracy), agreement.accuracy, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(c.nmi), agreement.nmi, accuracy: 1e-12)
         XCTAssertEqual(c.prototypeSource, "prior.means")
         XCTAssertEqual(c.samplesPerCluster, ClusterExport.samplesPerCluster)
         for k in c.perCluster {
@@ -237,6 +241,32 @@ final class ClusterTests: XCTestCase {
         }
         XCTAssertEqual(html.components(separatedBy: "class=\"cell\"").count - 1, K * values.count)
         XCTAssertTrue(html.contains("<dt>cluster</dt><dd>\(argmax[0]) (q(y=\(argmax[0])|x) = "), "sample 0 names its cluster")
+    }
+
+    /// The GMVAE itself (`variant: gmvae`): its responsibilities become clusters the same way,
+    /// whatever the conformer.
+    func testGaussianMixtureModelGetsItsClusterSection() throws {
+        let dir = try temporaryDirectory(self)
+        var cfg = config()
+        cfg.variant = ModelConfig.mixtureVariant
+        cfg.clusters = Self.clusters
+        let data = SyntheticData.make(count: 12, factors: 2, seed: 6)
+        let model = try VAEModel(validating: cfg, seed: 5)
+        XCTAssertEqual(model.posteriorExtras, [PosteriorExtra(name: "responsibilities", width: Self.clusters)])
+        // Distinct component means (the block starts them identical until the trainer fits them).
+        let means = try XCTUnwrap(model.parameter(named: "prior.means"))
+        for i in means.indices { means[i] = Float(i % 5) * 0.2 - 0.4 }
+        var o = options(dir)
+        o.samples = [1]
+        let summary = try ExplainExport.run(model: model, dataset: data, trainSet: nil, options: o, communicator: nil,
+                                            checkpointInfo: [:], log: { _ in })
+        let c = try XCTUnwrap(summary.clusters)
+        XCTAssertEqual(c.sizes.reduce(0, +), 12)
+        XCTAssertEqual(c.prototypeSource, "prior.means")
+        XCTAssertEqual(c.sampleSource, "prior.means, prior.logvars")
+        XCTAssertEqual(try npyFloats(dir + "/responsibilities.npy").shape, [12, Self.clusters])
+        XCTAssertNotNil(summary.samples.first?.cluster)
+        XCTAssertTrue(String(decoding: try readBytes(dir + "/report.html"), as: UTF8.self).contains(">Clusters</h2>"))
     }
 
     /// Without a differentiable responsibility the export still writes everything else, and the
