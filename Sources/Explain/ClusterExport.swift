@@ -123,7 +123,7 @@ struct ClusterExport {
             try out.csv("cluster_labels.csv", labelsCSV)
             try out.png("cluster_labels.png", try ClusterLabelChart.raster(analysis.labelTable))
             let svg = ClusterLabelChart.svg(analysis.labelTable, rowNames: (0..<K).map { "cluster \($0) (\(analysis.members[$0].count))" },
-                                            columnNames: analysis.labelValues.map { "\($0) " + (names[analysis.labelValues.firstIndex(of: $0)!]) },
+                                            columnNames: zip(analysis.labelValues, names).map { $1 == "\($0)" ? $1 : "\($0) \($1)" },
                                             title: "Label make-up of each cluster (share of its members)")
             try out.text("cluster_labels.svg", svg.standalone)
         }

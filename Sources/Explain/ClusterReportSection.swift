@@ -29,20 +29,28 @@ struct ClusterReportSection {
             ("largest / smallest", "\(c.sizes.max() ?? 0) / \(c.sizes.min() ?? 0) samples"),
             ("prototypes", "decoder mean at the \(c.prototypeSource == ClusterExport.meansName ? "component mean (prior.means)" : c.prototypeSource)"),
         ]
+        let weighted = c.perCluster.contains { $0.priorWeight != nil }
+        facts.append(("p(y)", weighted ? "learned (prior.logits)" : "uniform, 1/\(c.count) each"))
         if let a = c.accuracy { facts.append(("clustering accuracy", fmt(a) + (c.accuracyRule.map { " (\($0))" } ?? ""))) }
         if let n = c.nmi { facts.append(("NMI", fmt(n) + (c.nmiNormalization.map { " (\($0))" } ?? ""))) }
         r.facts(facts)
         r.chart(SVGChart.bars(c.perCluster.map { SVGChart.Bar(label: "\($0.cluster)", value: Double($0.size), highlighted: $0.size > 0) },
                               title: "Cluster sizes", valueLabel: "samples"),
                 caption: "Samples per cluster (argmax of q(y|x)).")
-        r.table(headers: ["cluster", "size", "share", "soft size", "mean q(y|x) of members", "p(y)", "majority label", "majority share",
-                          "most typical #", "least typical #"],
-                rows: c.perCluster.map { k in
-                    ["\(k.cluster)", "\(k.size)", fmt(Double(k.size) / Double(max(summary.count, 1))), fmt(k.softSize, 1),
-                     fmt(k.meanResponsibility), fmt(k.priorWeight), k.majorityLabel.map { labelName(c, $0) } ?? "",
-                     fmt(k.majorityShare), k.mostTypical.prefix(4).map(String.init).joined(separator: " "),
-                     k.leastTypical.prefix(4).map(String.init).joined(separator: " ")]
-                })
+        var headers = ["cluster", "size", "share", "soft size", "mean q(y|x) of members"]
+        if weighted { headers.append("p(y)") }
+        headers += ["majority label", "majority share", "most typical #", "least typical #"]
+        let rows: [[String]] = c.perCluster.map { k in
+            var row: [String] = ["\(k.cluster)", "\(k.size)", fmt(Double(k.size) / Double(max(summary.count, 1))),
+                                 fmt(k.softSize, 1), fmt(k.meanResponsibility)]
+            if weighted { row.append(fmt(k.priorWeight)) }
+            row.append(k.majorityLabel.map { labelName(c, $0) } ?? "")
+            row.append(fmt(k.majorityShare))
+            row.append(k.mostTypical.prefix(4).map(String.init).joined(separator: " "))
+            row.append(k.leastTypical.prefix(4).map(String.init).joined(separator: " "))
+            return row
+        }
+        r.table(headers: headers, rows: rows)
 
         picture(&r, "cluster_prototypes.png", "Cluster prototypes",
                 "One tile per cluster, 0 first, \(min(c.count, 10)) to a row: the decoder mean at the cluster's \(c.prototypeSource == ClusterExport.meansName ? "component mean m_k (prior.means)" : c.prototypeSource).")

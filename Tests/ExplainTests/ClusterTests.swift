@@ -266,7 +266,10 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(c.sampleSource, "prior.means, prior.logvars")
         XCTAssertEqual(try npyFloats(dir + "/responsibilities.npy").shape, [12, Self.clusters])
         XCTAssertNotNil(summary.samples.first?.cluster)
-        XCTAssertTrue(String(decoding: try readBytes(dir + "/report.html"), as: UTF8.self).contains(">Clusters</h2>"))
+        let html = String(decoding: try readBytes(dir + "/report.html"), as: UTF8.self)
+        XCTAssertTrue(html.contains(">Clusters</h2>"))
+        XCTAssertTrue(html.contains("<dt>p(y)</dt><dd>uniform, 1/\(Self.clusters) each</dd>"), "the GMVAE's p(y) is uniform")
+        XCTAssertTrue(c.perCluster.allSatisfy { $0.priorWeight == nil })
     }
 
     /// Without a differentiable responsibility the export still writes everything else, and the
