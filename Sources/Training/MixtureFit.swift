@@ -33,7 +33,7 @@ enum MixtureFit {
     static let emSteps = 10
 
     static func run(model: VAEModel, trainSet: Dataset, comm: Communicator, seed: UInt64) throws -> Result {
-        let t0 = monotonicSeconds()
+        let t0 = Clock.now()
         guard let meansTensor = model.parameter(named: "prior.means"), let logvarTensor = model.parameter(named: "prior.logvars") else {
             preconditionFailure("MixtureFit: the model has no mixture prior")
         }
@@ -93,7 +93,7 @@ enum MixtureFit {
             let y = labels.map { Int($0) }
             agreement = ClusterAgreement(clusters: assign, labels: y, clusterCount: K, labelCount: (y.max() ?? 0) + 1)
         }
-        return Result(sizes: members, inertia: best!.inertia, agreement: agreement, seconds: monotonicSeconds() - t0)
+        return Result(sizes: members, inertia: best!.inertia, agreement: agreement, seconds: Clock.now() - t0)
     }
 
     /// k-means++ seeding and Lloyd's iterations until no sample changes cluster.
