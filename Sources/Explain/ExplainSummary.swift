@@ -43,6 +43,10 @@ public struct ExplainSummary: Codable, Equatable {
         public var neighbours: [Neighbour]
         public var neighbourSource: String
         public var files: [String]
+        /// For a mixture model: its cluster (argmax q(y|x)), q(y = cluster | x) and every q(y|x).
+        public var cluster: Int? = nil
+        public var responsibility: Double? = nil
+        public var responsibilities: [Double]? = nil
     }
 
     public var format = "mpivae-explain/1"
@@ -76,6 +80,8 @@ public struct ExplainSummary: Codable, Equatable {
     /// Per attribution method (saliency, occlusion, lime), how much of each active unit's
     /// attribution falls where its factor is known to act; only for data with known factors.
     public var attributionGroundTruth: [String: AttributionGroundTruth]? = nil
+    /// For a model whose latent block gives cluster responsibilities: the clusters it found.
+    public var clusters: ClusterSummary? = nil
 
     /// summary.json: snake_case keys, non-finite numbers as the strings numpy prints.
     func json() throws -> String {

@@ -29,6 +29,10 @@ struct ExportWriter {
         if !a.negLogPxIWAE.isEmpty { try out.npy("neg_log_px_iwae.npy", a.negLogPxIWAE, shape: [n]) }
         let labels = dataset.labels.flatMap { $0.count == n ? $0 : nil }
         if let labels { try out.npy("labels.npy", labels, shape: [n]) }
+        try writeExtras(a, out: out)
+        let clusters = a.extra(named: ClusterExport.extraName).map {
+            ClusterAnalysis(responsibilities: $0.values, clusters: $0.width, labels: labels)
+        }
 
         let stats = LatentStatistics(a, labels: labels, activeThreshold: options.activeThreshold)
         var summary = makeSummary(a, stats: stats, labels: labels)
@@ -50,7 +54,7 @@ struct ExportWriter {
         seconds["pictures"] = clock.lap()
 
         let explainer = SampleExplainer(arrays: a, stats: stats, dataset: dataset, trainSet: trainSet,
-                                        pictures: pictures, probe: probe, options: options)
+                                        pictures: pictures, probe: probe, options: options, clusters: clusters)
         var unique: [Int] = []
         for s in options.samples where !unique.contains(s) { unique.append(s) }
         if !unique.isEmpty {
@@ -58,6 +62,11 @@ struct ExportWriter {
             for s in unique { summary.samples.append(try explainer.explain(s, reference: reference, output: out)) }
         }
         seconds["samples"] = clock.lap()
+        if let clusters {
+            summary.clusters = try ClusterExport(model: model, dataset: dataset, arrays: a, analysis: clusters, labels: labels,
+                                                 pictures: pictures, probe: probe, options: options).write(out: out)
+            seconds["clusters"] = clock.lap()
+        }
         var limeComparisons: [(index: Int, file: String, units: [Int])] = []
         if let lime {
             let export = LIMEExport(evaluations: lime, arrays: a, stats: stats, dataset: dataset, pictures: pictures,
@@ -85,6 +94,19 @@ struct ExportWriter {
         summary.seconds = seconds
         try FileOutput.write(try summary.json() + "\n", to: out.path("summary.json"))
         return summary
+    }
+
+    /// Every further posterior the latent block declares, as `<name>.npy` `[samples, width]`.
+    func writeExtras(_ a: PosteriorArrays, out: OutputSet) throws {
+        let taken: Set<String> = ["mu", "logvar", "kl_per_dim", "neg_elbo", "recon", "neg_log_px_iwae", "labels"]
+        for (e, values) in zip(a.extras, a.extraValues) {
+            // The name becomes a file name: a block's typo must not write outside the export.
+            guard !e.name.isEmpty, !taken.contains(e.name),
+                  e.name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) else {
+                throw ExplainError("explain: the model's extra posterior \"\(e.name)\" cannot be a file name (expected letters, digits, _ or -, and none of \(taken.sorted().joined(separator: ", ")))")
+            }
+            try out.npy("\(e.name).npy", values, shape: [a.count, e.width])
+        }
     }
 
     /// The `count` samples the model finds least likely: by the tighter IWAE bound when it was

@@ -62,6 +62,19 @@ final class ModelProbe {
         }
     }
 
+    /// d extra[`extra`][`component`] / d x for each of `rows` inputs (a cluster's responsibility);
+    /// nil when the model's latent block does not differentiate that extra.
+    func extraSaliency(_ x: [Float], rows: Int, extra: Int, component: Int) -> [Float]? {
+        var supported = true
+        let g = mapInBatches(x, rows: rows, width: inputDim) { src, start, b, dst in
+            if supported {
+                supported = evaluator.posteriorExtraGradient(extra, component: component, batch: b, input: src, into: dst,
+                                                             firstIndex: start)
+            }
+        }
+        return supported ? g : nil
+    }
+
     /// Runs `body(rows, first row, count, output)` on batches of at most `maxBatch` rows of
     /// `source` (rows of `width` values), each writing `inputDim` values a row into the shared
     /// output buffer, and concatenates them.

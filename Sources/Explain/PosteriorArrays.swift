@@ -11,9 +11,19 @@ public struct PosteriorArrays {
     public private(set) var negELBO: [Float] = []      // count
     public private(set) var recon: [Float] = []        // count
     public private(set) var negLogPxIWAE: [Float] = [] // count, empty when K = 0
+    /// The further posteriors the model's latent block declares (cluster responsibilities,
+    /// correlations), and each one's values, `count x width`, in the same order.
+    public let extras: [PosteriorExtra]
+    public private(set) var extraValues: [[Float]]
 
-    public init(latent: Int, reservingCapacity n: Int = 0) {
+    public init(latent: Int, extras: [PosteriorExtra] = [], reservingCapacity n: Int = 0) {
         self.latent = latent
+        self.extras = extras
+        extraValues = extras.map { e in
+            var v = [Float]()
+            v.reserveCapacity(n * e.width)
+            return v
+        }
         mu.reserveCapacity(n * latent); logvar.reserveCapacity(n * latent); klPerDim.reserveCapacity(n * latent)
         negELBO.reserveCapacity(n); recon.reserveCapacity(n)
     }
@@ -22,7 +32,9 @@ public struct PosteriorArrays {
     /// latent block gives them (`Evaluator.encode`).
     mutating func append(rows: Int, mu newMu: UnsafeBufferPointer<Float>, logvar newLogvar: UnsafeBufferPointer<Float>,
                          klPerDim newKL: UnsafeBufferPointer<Float>, negELBO e: [Float], recon r: [Float],
-                         negLogPxIWAE w: [Float]) {
+                         negLogPxIWAE w: [Float], extras newExtras: [[Float]] = []) {
+        precondition(newExtras.count == extras.count, "PosteriorArrays.append: \(newExtras.count) extras for \(extras.count) declared")
+        for (i, e) in extras.enumerated() { extraValues[i].append(contentsOf: newExtras[i].prefix(rows * e.width)) }
         let n = rows * latent
         mu.append(contentsOf: newMu.prefix(n))
         logvar.append(contentsOf: newLogvar.prefix(n))
@@ -41,14 +53,22 @@ public struct PosteriorArrays {
 
     /// Reassembles shards that were gathered in rank order.
     static func concatenating(latent: Int, mu: [[Float]], logvar: [[Float]], kl: [[Float]], negELBO: [[Float]],
-                              recon: [[Float]], iwae: [[Float]]) throws -> PosteriorArrays {
-        var a = PosteriorArrays(latent: latent)
+                              recon: [[Float]], iwae: [[Float]], extras: [PosteriorExtra] = [],
+                              extraValues: [[[Float]]] = []) throws -> PosteriorArrays {
+        var a = PosteriorArrays(latent: latent, extras: extras)
+        a.extraValues = extraValues.map { $0.flatMap { $0 } }
         a.mu = mu.flatMap { $0 }; a.logvar = logvar.flatMap { $0 }; a.klPerDim = kl.flatMap { $0 }
         a.negELBO = negELBO.flatMap { $0 }; a.recon = recon.flatMap { $0 }; a.negLogPxIWAE = iwae.flatMap { $0 }
         a.count = a.negELBO.count
         guard a.mu.count == a.count * latent, a.logvar.count == a.mu.count, a.klPerDim.count == a.mu.count,
               a.recon.count == a.count, a.negLogPxIWAE.isEmpty || a.negLogPxIWAE.count == a.count else {
             throw ExplainError("explain gather: expected \(a.count) samples x \(latent) dims from the ranks, found mismatched array sizes (mu \(a.mu.count), recon \(a.recon.count))")
+        }
+        for (e, v) in zip(extras, a.extraValues) where v.count != a.count * e.width {
+            throw ExplainError("explain gather: expected \(a.count) samples x \(e.width) values of \(e.name) from the ranks, found \(v.count)")
+        }
+        guard a.extraValues.count == extras.count else {
+            throw ExplainError("explain gather: expected \(extras.count) extra posteriors from the ranks, found \(a.extraValues.count)")
         }
         return a
     }
@@ -57,6 +77,12 @@ public struct PosteriorArrays {
     public func muRow(_ i: Int) -> ArraySlice<Float> { mu[(i * latent)..<((i + 1) * latent)] }
     public func logvarRow(_ i: Int) -> ArraySlice<Float> { logvar[(i * latent)..<((i + 1) * latent)] }
     public func klRow(_ i: Int) -> ArraySlice<Float> { klPerDim[(i * latent)..<((i + 1) * latent)] }
+
+    /// The values of the extra posterior called `name`, `count x width`, if the model has one.
+    public func extra(named name: String) -> (width: Int, values: [Float])? {
+        guard let i = extras.firstIndex(where: { $0.name == name }) else { return nil }
+        return (extras[i].width, extraValues[i])
+    }
 }
 
 #if canImport(Glibc)

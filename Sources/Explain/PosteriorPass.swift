@@ -12,7 +12,9 @@ enum PosteriorPass {
         let evaluator = Evaluator(model: model)
         var input = [Float](repeating: 0, count: batch * D)
         var mu = [Float](repeating: 0, count: batch * d), logvar = mu, klPerDim = mu
-        var arrays = PosteriorArrays(latent: d, reservingCapacity: range.count)
+        let extras = model.posteriorExtras
+        var extraBuffers = extras.map { [Float](repeating: 0, count: batch * $0.width) }
+        var arrays = PosteriorArrays(latent: d, extras: extras, reservingCapacity: range.count)
         var start = range.lowerBound
         while start < range.upperBound {
             let b = min(batch, range.upperBound - start)
@@ -28,6 +30,11 @@ enum PosteriorPass {
                         }
                     }
                 }
+                for i in extras.indices {
+                    extraBuffers[i].withUnsafeMutableBufferPointer { e in
+                        evaluator.posteriorExtra(i, batch: b, input: x.baseAddress!, into: e.baseAddress!, firstIndex: start)
+                    }
+                }
                 // The noise and the product a sample travels in are keyed by its global index, so
                 // its result does not depend on which rank or batch it fell in.
                 return evaluator.evaluate(batch: b, input: x.baseAddress!, noiseSeed: options.seed,
@@ -39,7 +46,8 @@ enum PosteriorPass {
                         arrays.append(rows: b, mu: m, logvar: l, klPerDim: k,
                                       negELBO: evals.map { Float($0.negativeELBO) },
                                       recon: evals.map { Float($0.recon) },
-                                      negLogPxIWAE: options.iwaeK > 0 ? evals.map { Float($0.iwaeNLL ?? .nan) } : [])
+                                      negLogPxIWAE: options.iwaeK > 0 ? evals.map { Float($0.iwaeNLL ?? .nan) } : [],
+                                      extras: extraBuffers)
                     }
                 }
             }

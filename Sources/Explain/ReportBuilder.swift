@@ -35,6 +35,7 @@ struct ReportBuilder {
                 caption: "Each row: an input; how far the whole posterior mean moves when a \(options.occlusionPatch)x\(options.occlusionPatch) patch is set to grey (white: not at all, red: most); then the signed change of \(stats.dimensionsByKL.prefix(4).map { "z\($0)" }.joined(separator: ", ")) (red: up, blue: down, shared scale per row).")
         latentScatter(&r)
         classes(&r)
+        ClusterReportSection(summary: summary, pngs: pngs).add(to: &r)
         typicality(&r)
         samples(&r)
         LIMEReportSection(summary: summary, comparisons: limeComparisons, pngs: pngs, classNames: options.classNames).add(to: &r)
@@ -121,12 +122,24 @@ struct ReportBuilder {
             r.subheading("Sample \(s.index)" + (s.label.map { " (label \(name($0)))" } ?? ""))
             var facts = [("-ELBO", fmt(s.negELBO))]
             if let w = s.negLogPxIWAE { facts.append(("-log p(x), IWAE", fmt(w))) }
+            if let k = s.cluster, let q = s.responsibility {
+                var line = "\(k) (q(y=\(k)|x) = \(fmt(q, 3)))"
+                if let all = s.responsibilities, all.count > 1 {
+                    let others = all.indices.filter { $0 != k }.sorted { (all[$0], -$0) > (all[$1], -$1) }
+                    line += "; next \(others[0]) (\(fmt(all[others[0]], 3)))"
+                }
+                facts.append(("cluster", line))
+            }
             facts.append(("top dimensions by KL", s.topDimensions.prefix(6).map { "z\($0) (\(fmt(s.klPerDim[$0])))" }.joined(separator: ", ")))
             r.facts(facts)
             r.chart(SVGChart.intervals(centres: s.mu, halfWidths: s.std.map { 2 * $0 }, labels: (0..<s.mu.count).map { "z\($0)" },
                                        title: "Posterior mean ± 2 std per dimension", valueLabel: "z"))
             r.chart(SVGChart.bars(s.topDimensions.map { SVGChart.Bar(label: "z\($0)", value: s.klPerDim[$0], highlighted: true) },
                                   title: "KL per dimension, sorted", valueLabel: "nats"))
+            if let q = s.responsibilities {
+                r.chart(SVGChart.bars(q.enumerated().map { SVGChart.Bar(label: "\($0)", value: $1, highlighted: $0 == s.cluster) },
+                                      title: "Responsibilities q(y|x) per cluster", valueLabel: "q(y|x)"))
+            }
             r.beginGroup()
             for (file, caption) in [("saliency", "input, then d mu / d x for its top dimensions"),
                                     ("occlusion", "input, posterior change per occluded patch, then per top dimension"),

@@ -9,6 +9,8 @@ struct SampleExplainer {
     let pictures: Pictures?
     let probe: ModelProbe
     let options: ExplainOptions
+    /// A mixture model's clusters: each explanation then names its sample's cluster.
+    var clusters: ClusterAnalysis? = nil
 
     /// Posterior means of the reference set for neighbour search: the training set encoded in
     /// bounded batches, or the evaluation set's own means.
@@ -67,11 +69,18 @@ struct SampleExplainer {
                            try pictures.traversal(base: mu, dims: shown, centre: mu.map(Double.init), std: stats.aggregateStd))
             files += ["saliency", "occlusion", "neighbours", "traversal"].map { "\(dir)/\($0).png" }
         }
-        return ExplainSummary.SampleExplanation(
+        var explanation = ExplainSummary.SampleExplanation(
             index: index, label: label, negELBO: Double(arrays.negELBO[index]),
             negLogPxIWAE: arrays.negLogPxIWAE.isEmpty ? nil : Double(arrays.negLogPxIWAE[index]),
             mu: mu.map(Double.init), std: std, klPerDim: kl, topDimensions: top, neighbours: neighbours,
             neighbourSource: reference.sameAsEvaluation ? "evaluation set (\(dataset.name))" : "training set (\(reference.source.name))",
             files: files)
+        if let clusters, let r = arrays.extra(named: ClusterExport.extraName) {
+            let k = clusters.assignment[index]
+            explanation.cluster = k >= 0 ? k : nil
+            explanation.responsibility = k >= 0 ? Double(clusters.responsibility[index]) : nil
+            explanation.responsibilities = r.values[(index * r.width)..<((index + 1) * r.width)].map(Double.init)
+        }
+        return explanation
     }
 }

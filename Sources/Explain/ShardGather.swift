@@ -11,8 +11,12 @@ enum ShardGather {
         let negELBO = try comm.gatherv(local.negELBO, root: 0)
         let recon = try comm.gatherv(local.recon, root: 0)
         let iwae = try comm.gatherv(local.negLogPxIWAE, root: 0)
+        // Every rank's model declares the same extras, so every rank makes the same calls.
+        var extras: [[[Float]]] = []
+        for values in local.extraValues { extras.append(try comm.gatherv(values, root: 0)) }
         guard comm.rank == 0 else { return nil }
         return try PosteriorArrays.concatenating(latent: local.latent, mu: mu, logvar: logvar, kl: kl,
-                                                 negELBO: negELBO, recon: recon, iwae: iwae)
+                                                 negELBO: negELBO, recon: recon, iwae: iwae,
+                                                 extras: local.extras, extraValues: extras)
     }
 }

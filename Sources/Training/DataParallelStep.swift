@@ -70,7 +70,17 @@ final class DataParallelStep {
         } else {
             exchange = nil
         }
+        // A block whose loss reads the whole batch (a mixture's balance term) gets the global
+        // batch's sums: a few floats, one blocking allreduce under the stall watchdog.
+        if workspace.batchStatisticsWidth > 0 {
+            workspace.reduceBatchStatistics = { [unowned self] stats in
+                do { try self.comm.allreduce(stats, op: .sum) } catch { self.statisticsFailure = error }
+            }
+        }
     }
+
+    /// An error of the batch statistics' allreduce inside the step, thrown once the step returns.
+    private var statisticsFailure: Error?
 
     func run(epoch: Int, step: Int, permutation: [Int32], klWeight: Float, stopRequested: Bool) throws -> StepResult {
         let (indices, globalRows) = sampler.shard(step: step, permutation: permutation)
@@ -85,9 +95,11 @@ final class DataParallelStep {
         if row > 0 {
             sums = workspace.forwardBackward(batch: row, klWeight: klWeight, gradScale: 1)
         } else {
-            // A rank with no rows this step still joins the allreduce, with zeros.
+            // A rank with no rows this step still joins the allreduces, with zeros.
+            workspace.reduceEmptyBatchStatistics()
             for i in 0..<count { reduced[i] = 0 }
         }
+        if let failure = statisticsFailure { statisticsFailure = nil; throw failure }
         for t in 0..<termCount { reduced[count + t] = Float(sums[t]) }
         reduced[count + termCount + Tail.rows.rawValue] = Float(row)
         reduced[count + termCount + Tail.stop.rawValue] = stopRequested ? 1 : 0

@@ -34,7 +34,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Clip gradients to this global norm (0: no clipping).
     public var clipNorm: Float = 0
     public var seed: UInt64 = 0
+    /// vae, or gmvae: a Gaussian-mixture prior of `clusters` components (see `GaussianMixture`).
     public var model = "vae"
+    public var clusters = 10
+    /// gmvae: at the start of this epoch the mixture is fitted to the encoder's means of the
+    /// training set (`MixtureFit`); until then its components are one and the model a VAE.
+    public var clusterInitEpoch = 10
+    /// gmvae: weight of KL(batch mean of q(y|x) ‖ uniform), summed over the batch's rows.
+    public var clusterBalance: Float = 1
     /// A checkpoint every N steps besides the one at each epoch end (0: epoch ends only).
     public var checkpointEvery = 0
     public var keepCheckpoints = 3
@@ -76,7 +83,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public static let maximumBatchSize = 1 << 24
     public static let maximumIWAE = 1_000_000
 
-    public static let supportedModels = ["vae"]
+    public static let supportedModels = ["vae", "gmvae"]
     public static let supportedGradCompressions = ["none", "bf16", "fp16"]
     public static let supportedLikelihoods = ["bernoulli", "gaussian", "gaussian-learned"]
     public static let supportedActivations = ["relu", "leaky-relu", "tanh", "elu"]
@@ -187,6 +194,11 @@ extension TrainConfig {
         try applyArchitecture(to: &config, sampleShape: sampleShape ?? [inputDim])
         if bayesianWeights || (config.encoderLayers + config.decoderLayers).contains(where: \.isBayesian) {
             config.bayesian = BayesianWeights(allLayers: bayesianWeights, priorSigma: priorSigma, rhoInit: rhoInit)
+        }
+        if model == "gmvae" {
+            config.variant = ModelConfig.mixtureVariant
+            config.clusters = clusters
+            config.clusterBalance = clusterBalance
         }
         try config.validate()
         return config

@@ -111,6 +111,22 @@ public final class Trainer {
             var totals = EpochTotals(terms: model.emptyLossTerms())
             let epochStart = Clock.now()
             let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
+            // A run resumed inside or after this epoch has the fitted mixture in its checkpoint.
+            if config.model == "gmvae", epoch == config.clusterInitEpoch, first == 0 {
+                StallWatchdog.phase = "fitting the mixture"
+                let fit = try MixtureFit.run(model: model, trainSet: setup.trainSet, comm: comm, seed: config.seed)
+                StallWatchdog.phase = "training"
+                var line = String(format: "mixture fitted to the encoder's means at the start of epoch %d in %.2f s: cluster sizes ", epoch + 1, fit.seconds)
+                    + fit.sizes.map(String.init).joined(separator: " ")
+                var record: [String: Any] = ["kind": "mixture_fit", "epoch": epoch + 1, "sizes": fit.sizes, "seconds": fit.seconds]
+                if let a = fit.agreement {
+                    line += String(format: "; on the training labels accuracy %.3f, NMI %.3f", a.accuracy, a.nmi)
+                    record["train_accuracy"] = a.accuracy
+                    record["train_nmi"] = a.nmi
+                }
+                out(line)
+                if comm.rank == 0 { metrics.write(record) }
+            }
             log.beginEpoch(epoch)
 
             for s in first..<stepsPerEpoch {

@@ -298,6 +298,34 @@ public final class Evaluator {
         }
     }
 
+    /// Saliency of an extra posterior: d extra[`index`][`component`] / d input for every row
+    /// (`batch x inputDim`), through the same backward as `posteriorMeanGradient`. False, with
+    /// `out` untouched, when the latent block does not differentiate that extra.
+    public func posteriorExtraGradient(_ index: Int, component: Int, batch: Int, input: UnsafePointer<Float>,
+                                       into out: UnsafeMutablePointer<Float>, firstIndex: Int = 0) -> Bool {
+        let D = model.config.inputDim, B = Self.blockRows, H = act.latent.headWidth
+        let extras = act.latent.posteriorExtras
+        precondition(index >= 0 && index < extras.count, "posteriorExtraGradient: extra \(index) outside 0..<\(extras.count)")
+        precondition(component >= 0 && component < extras[index].width,
+                     "posteriorExtraGradient: component \(component) outside 0..<\(extras[index].width)")
+        var supported = true
+        EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
+            guard supported else { return }
+            loadBlock(input + offset * D, rows: first..<(first + rows))
+            encodeBlock()
+            act.dheads.update(repeating: 0, count: B * H)
+            guard act.latent.extraGradient(index, component: component, heads: act.heads + first * H, rows: rows,
+                                           into: act.dheads + first * H) else {
+                supported = false
+                return
+            }
+            act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: inputGradient,
+                                 parameterGradients: false)
+            (out + offset * D).update(from: inputGradient + first * D, count: rows * D)
+        }
+        return supported
+    }
+
     /// Decoder mean images for latent rows `z` (`batch x latent`): sigmoid of the logits for
     /// Bernoulli, the mean itself for Gaussian. Output `batch x inputDim`.
     public func decode(batch: Int, z zIn: UnsafePointer<Float>, output out: UnsafeMutablePointer<Float>,

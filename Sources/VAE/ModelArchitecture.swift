@@ -12,7 +12,8 @@ struct ModelArchitecture {
     /// Decoder layers; the last one's output is the data's flat `[rows, inputDim]`.
     let decoder: [any LayerDefinition]
 
-    init(config c: ModelConfig) throws {
+    /// `latentBlock` replaces the one the config names (a test's own conformer).
+    init(config c: ModelConfig, latentBlock: (any LatentBlock)? = nil) throws {
         let D = c.inputDim
         let image: TensorShape?
         if let s = c.inputShape {
@@ -24,7 +25,7 @@ struct ModelArchitecture {
             image = nil
         }
         input = .flat(D)
-        latent = try LatentBlockFactory.make(c)
+        latent = try latentBlock ?? LatentBlockFactory.make(c)
         var bayes = BayesianPlan(settings: c.bayesian ?? BayesianWeights())
         encoder = try Self.encoder(c.encoderLayers, input: image ?? .flat(D), activation: c.activation, latent: latent,
                                    bayes: &bayes)

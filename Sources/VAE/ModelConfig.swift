@@ -72,6 +72,12 @@ public struct ModelConfig: Codable, Equatable {
     public var hasBayesianLayers: Bool {
         bayesian?.allLayers == true || (encoderLayers + decoderLayers).contains(where: \.isBayesian)
     }
+    /// The Gaussian-mixture VAE (`GaussianMixture`): `clusters` components, and the weight of its
+    /// batch balance term. Both absent in checkpoints of the other variants.
+    public static let mixtureVariant = "gmvae"
+    public var clusters: Int?
+    public var clusterBalance: Float?
+    public static let defaultClusters = 10
 
     /// The encoder entries the factory builds from.
     public var encoderLayers: [LayerSpec] { encoder ?? encoderHidden.map { .dense($0) } }
@@ -98,6 +104,7 @@ public struct ModelConfig: Codable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
         case encoder, decoder, inputShape, variant, bayesian
+        case encoder, decoder, inputShape, variant, clusters, clusterBalance
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.
@@ -116,6 +123,8 @@ public struct ModelConfig: Codable, Equatable {
         inputShape = try c.decodeIfPresent([Int].self, forKey: .inputShape)
         variant = try c.decodeIfPresent(String.self, forKey: .variant)
         bayesian = try c.decodeIfPresent(BayesianWeights.self, forKey: .bayesian)
+        clusters = try c.decodeIfPresent(Int.self, forKey: .clusters)
+        clusterBalance = try c.decodeIfPresent(Float.self, forKey: .clusterBalance)
     }
 
     /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.
@@ -163,6 +172,12 @@ public struct ModelConfig: Codable, Equatable {
         if !beta.isFinite || beta < 0 { throw ConfigError("model config: beta must be finite and >= 0, found \(beta)") }
         if case .gaussianFixed(let v) = likelihood, !(v.isFinite && v > 0) {
             throw ConfigError("model config: gaussian variance must be finite and > 0, found \(v)")
+        }
+        if let k = clusters, !(1...4096).contains(k) {
+            throw ConfigError("model config: clusters must be from 1 to 4096, found \(k)")
+        }
+        if let b = clusterBalance, !(b.isFinite && b >= 0) {
+            throw ConfigError("model config: clusterBalance must be finite and >= 0, found \(b)")
         }
         let widths = [inputDim, latent] + encoderHidden + decoderHidden
         if widths.contains(where: { $0 > Self.maximumWidth }) {

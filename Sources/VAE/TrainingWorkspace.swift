@@ -28,6 +28,19 @@ public final class TrainingWorkspace {
     /// those gradients while the rest are computed. Backward fills the arena from its end.
     public var gradientsReady: ((Int) -> Void)?
 
+    /// Called between forward and backward with the latent block's batch sums (this rank's
+    /// rows), to be replaced in place by the global batch's (an allreduce), when the block's loss
+    /// depends on the whole batch (`batchStatisticsWidth` > 0). nil: this rank's rows are the batch.
+    public var reduceBatchStatistics: ((UnsafeMutableBufferPointer<Float>) -> Void)?
+    /// Floats of batch sums the latent block needs reduced each step (0: none).
+    public var batchStatisticsWidth: Int { act.latent.batchStatistics?.count ?? 0 }
+    /// A rank without rows in this step joins the reduction with zeros (not calling `forwardBackward`).
+    public func reduceEmptyBatchStatistics() {
+        guard let stats = act.latent.batchStatistics else { return }
+        stats.update(repeating: 0)
+        reduceBatchStatistics?(stats)
+    }
+
     /// Per-phase wall time (seconds) accumulated while `timing` is set: benchmarks only.
     public var timing = false
     public private(set) var phaseTimes = PhaseTimes()
@@ -106,6 +119,8 @@ public final class TrainingWorkspace {
         // z from the heads and the noise, and the latent block's loss terms summed over the batch.
         var terms = model.emptyLossTerms()
         latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: B, terms: &terms, first: 1)
+        // Before any gradient bucket is sent, so every rank issues its collectives in one order.
+        if let stats = latent.batchStatistics { reduceBatchStatistics?(stats) }
         if timing { t0 = lap(t0, \.elementwise) }
 
         act.decoder.forward(rows: B)

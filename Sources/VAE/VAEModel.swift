@@ -28,10 +28,16 @@ public final class VAEModel {
     /// Deterministic initialization from `seed` (PyTorch's nn.Linear default: weights and biases
     /// uniform in ±1/sqrt(fan_in)); a learned log-variance starts at 0. `config` must be valid
     /// (see `ModelConfig.validate`); the throwing `init(validating:seed:)` checks it first.
-    public init(config: ModelConfig, seed: UInt64) {
+    public convenience init(config: ModelConfig, seed: UInt64) {
+        self.init(config: config, seed: seed, latentBlock: nil)
+    }
+
+    /// The model with `latentBlock` in place of the one the config names: how a test puts its own
+    /// conformer between encoder and decoder.
+    init(config: ModelConfig, seed: UInt64, latentBlock: (any LatentBlock)?) {
         self.config = config
         do {
-            architecture = try ModelArchitecture(config: config)
+            architecture = try ModelArchitecture(config: config, latentBlock: latentBlock)
         } catch {
             preconditionFailure("VAEModel: invalid config (validate it first): \(error)")
         }

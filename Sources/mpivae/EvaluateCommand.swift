@@ -66,6 +66,7 @@ struct EvaluateCommand: ParsableCommand {
             reported = done * 10 / max(share, 1)
             try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
         }
+        let clusters = try ClusterEvaluation.run(model: model, dataset: dataset, comm: comm)
         guard comm.rank == 0 else { return }
         if json {
             // JSON has no NaN or infinity: a non-finite figure is written as null.
@@ -74,6 +75,14 @@ struct EvaluateCommand: ParsableCommand {
                                          "neg_elbo": number(result.negELBO), "world_size": comm.size]
             for (i, name) in result.termNames.enumerated() { object[name] = number(result.terms[i]) }
             if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = number(nll) }
+            if let clusters {
+                object["cluster_sizes"] = clusters.sizes
+                if let a = clusters.agreement {
+                    object["cluster_accuracy"] = a.accuracy
+                    object["cluster_nmi"] = a.nmi
+                    object["cluster_label_counts"] = a.counts
+                }
+            }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
@@ -85,6 +94,13 @@ struct EvaluateCommand: ParsableCommand {
             if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
             if model.weightKL != nil {
                 print("Bayesian weights at their means; weight_kl is KL(q(W) || p(W)) / N, N = \(trainingCount) training samples")
+            }
+            if let clusters {
+                print("clusters (argmax q(y|x)), sizes: " + clusters.sizes.map(String.init).joined(separator: " "))
+                if let a = clusters.agreement {
+                    print(String(format: "clustering against the labels: accuracy %.4f (Hungarian one-to-one matching), NMI %.4f (arithmetic normalization)",
+                                 a.accuracy, a.nmi))
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Opens an explanation report in headless Chromium and checks that every <img> decoded; it
-# also prints how many curves of the training-run section were drawn with a non-empty extent.
+# also prints how many curves of the training-run section and how many cells of the cluster
+# label table were drawn with a non-empty extent, and the section headings the page shows.
 #
 #   Tests/ExplainTests/check_report.sh DIR/report.html [screenshot.png]
 #
@@ -29,16 +30,21 @@ window.addEventListener('load', function () {
   var curves = Array.prototype.slice.call(document.querySelectorAll('svg polyline.series')).filter(function (l) {
     var b = l.getBBox(); return l.points.numberOfItems > 0 && (b.width > 0 || b.height > 0);
   }).length;
+  var cells = Array.prototype.slice.call(document.querySelectorAll('svg rect.cell')).filter(function (r) {
+    var b = r.getBBox(); return b.width > 0 && b.height > 0;
+  }).length;
+  var sections = Array.prototype.slice.call(document.querySelectorAll('h2')).map(function (h) { return h.textContent; });
   var p = document.createElement('pre');
   p.id = 'report-check';
-  p.textContent = 'REPORT-CHECK images ' + ok + '/' + imgs.length + ' svg ' + svgs + ' curves ' + curves;
+  p.textContent = 'REPORT-CHECK images ' + ok + '/' + imgs.length + ' svg ' + svgs + ' curves ' + curves +
+    ' cells ' + cells + ' sections |' + sections.join('|') + '|';
   document.body.appendChild(p);
 });
 </script>
 SCRIPT
 
 flags="--headless --no-sandbox --disable-gpu --no-first-run --proxy-server=127.0.0.1:9 --user-data-dir=$work/profile"
-line=$("$browser" $flags --virtual-time-budget=10000 --dump-dom "file://$copy" 2>/dev/null | grep -o 'REPORT-CHECK images [0-9]*/[0-9]* svg [0-9]* curves [0-9]*' || true)
+line=$("$browser" $flags --virtual-time-budget=10000 --dump-dom "file://$copy" 2>/dev/null | grep -o 'REPORT-CHECK images [0-9]*/[0-9]* svg [0-9]* curves [0-9]* cells [0-9]* sections [^<]*' || true)
 if [ -n "$shot" ]; then
   "$browser" $flags --window-size=1280,4000 --screenshot="$shot" "file://$report" >/dev/null 2>&1 || true
 fi

@@ -65,6 +65,18 @@ protocol LatentBlock {
     var posteriorExtras: [PosteriorExtra] { get }
     /// Extra `index` of `posteriorExtras` for `rows` rows, `[rows, width]`.
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
+    /// d extra[`index`][`component`] / d(heads) for `rows` rows, written over all of
+    /// `dheads` (`[rows, headWidth]`): the head gradient the encoder's backward pass turns into
+    /// the extra's saliency (a cluster's responsibility with respect to the input). Returns false,
+    /// writing nothing, for an extra the block does not differentiate; the export then leaves
+    /// that saliency out and says so.
+    func extraGradient(_ index: Int, component: Int, heads: UnsafePointer<Float>, rows: Int,
+                       into dheads: UnsafeMutablePointer<Float>) -> Bool
+
+    /// Sums over the batch a block's loss depends on (a mixture's mean responsibilities): `sample`
+    /// writes this rank's sums here, the trainer adds them over every rank in place, and
+    /// `backward` reads the global batch's. nil: the block's rows are independent.
+    var batchStatistics: UnsafeMutableBufferPointer<Float>? { get }
 }
 
 /// A per-sample posterior quantity besides the means: written as `<name>.npy`, `[samples, width]`.
@@ -78,7 +90,10 @@ extension LatentBlock {
     var blockParameters: [ParameterDeclaration] { [] }
     func bound(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> any LatentBlock { self }
     var posteriorExtras: [PosteriorExtra] { [] }
+    var batchStatistics: UnsafeMutableBufferPointer<Float>? { nil }
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(type(of: self)) has no posterior extra \(index)")
     }
+    func extraGradient(_ index: Int, component: Int, heads: UnsafePointer<Float>, rows: Int,
+                       into dheads: UnsafeMutablePointer<Float>) -> Bool { false }
 }

@@ -6,8 +6,11 @@ enum LatentBlockFactory {
         switch variant {
         case ModelConfig.defaultVariant:
             return DiagonalGaussian(latent: c.latent)
+        case ModelConfig.mixtureVariant:
+            return GaussianMixture(latent: c.latent, clusters: c.clusters ?? ModelConfig.defaultClusters,
+                                   balance: c.clusterBalance ?? 0)
         default:
-            throw ConfigError("model config: variant must be \"\(ModelConfig.defaultVariant)\", found \"\(variant)\"")
+            throw ConfigError("model config: variant must be \"\(ModelConfig.defaultVariant)\" or \"\(ModelConfig.mixtureVariant)\", found \"\(variant)\"")
         }
     }
 }
