@@ -18,6 +18,13 @@ struct InspectCommand: ParsableCommand {
         // Names and metadata are the file's bytes: control characters are shown, never sent.
         print(parsed.summary(checksums: checksums).split(separator: "\n", omittingEmptySubsequences: false)
             .map { ErrorReporting.oneLine(String($0)) }.joined(separator: "\n"))
+        // The latent block in words: the metadata line above is cut short for long configs.
+        if let json = parsed.metadata["model_config"],
+           let model = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) {
+            let variant = model.variant ?? ModelConfig.defaultVariant
+            print("model: variant \(variant), latent \(model.latent)"
+                + (variant == ModelConfig.mixtureVariant ? ", \(model.clusters ?? ModelConfig.defaultClusters) clusters" : ""))
+        }
         if checksums.anyFailed {
             throw ConfigError("\(file): a recorded checksum does not hold; the file is corrupt")
         }
