@@ -221,6 +221,8 @@ public enum DataSource {
         public var seed: UInt64 = 1
         /// `edges=hard`: grid-aligned 8x8 squares with sharp edges (see `SyntheticData`).
         public var hardEdges = false
+        /// `clusters=c`: `SyntheticData.makeClusters` instead of factors (k is then unused).
+        public var clusters: Int?
     }
 
     public static func syntheticOptions(_ spec: String) throws -> SyntheticOptions {
@@ -248,13 +250,18 @@ public enum DataSource {
                     throw DataError(spec, "seed must be a non-negative integer, found '\(value)'")
                 }
                 options.seed = s
+            case "clusters":
+                guard let c = Int(value), (1...SyntheticData.maximumFactors).contains(c) else {
+                    throw DataError(spec, "clusters must be an integer in 1...\(SyntheticData.maximumFactors), found '\(value)'")
+                }
+                options.clusters = c
             case "edges":
                 guard value == "soft" || value == "hard" else {
                     throw DataError(spec, "edges must be soft or hard, found '\(value)'")
                 }
                 options.hardEdges = value == "hard"
             default:
-                throw DataError(spec, "unknown option '\(key)'; expected k, n, seed or edges")
+                throw DataError(spec, "unknown option '\(key)'; expected k, n, seed, edges or clusters")
             }
         }
         return options
@@ -262,6 +269,10 @@ public enum DataSource {
 
     static func loadSynthetic(_ spec: String, split: Split) throws -> Dataset {
         let o = try syntheticOptions(spec)
+        if let c = o.clusters {
+            return split == .train ? SyntheticData.makeClusters(count: o.count, clusters: c, seed: o.seed)
+                : SyntheticData.makeClusters(count: max(1, o.count / 6), clusters: c, seed: o.seed, firstIndex: o.count)
+        }
         switch split {
         case .train:
             return SyntheticData.make(count: o.count, factors: o.factors, seed: o.seed, hardEdges: o.hardEdges)

@@ -62,6 +62,28 @@ public enum SyntheticData {
                        storage: .bytes(bytes), labels: labels)
     }
 
+    /// `count` images of `clusters` (1...4) known, well-separated clusters: sample i belongs to
+    /// cluster c, drawn uniformly from the same keyed stream as the factors, and shows only square c
+    /// (soft edges) at a brightness uniform in [0.5, 1). Labels are the clusters. For checking that
+    /// a mixture model recovers clusters: one continuous factor varies inside each.
+    public static func makeClusters(count: Int, clusters: Int, seed: UInt64, firstIndex: Int = 0) -> Dataset {
+        precondition(count >= 1 && (1...maximumFactors).contains(clusters),
+                     "SyntheticData.makeClusters needs count >= 1 and clusters in 1...\(maximumFactors)")
+        let pixels = side * side
+        let patterns = (0..<clusters).map { squarePattern($0, hardEdges: false) }
+        var labels = [Int32](repeating: 0, count: count)
+        var bytes = [UInt8](repeating: 0, count: count * pixels)
+        for i in 0..<count {
+            let u = unitFactors(seed: seed, index: firstIndex + i)
+            let c = min(clusters - 1, Int(u[0] * Float(clusters)))
+            labels[i] = Int32(c)
+            let brightness = 0.5 + 0.5 * u[1]
+            for p in 0..<pixels { bytes[i * pixels + p] = UInt8(min(255, (brightness * patterns[c][p] * 255).rounded())) }
+        }
+        return Dataset(unchecked: "synthetic:clusters=\(clusters),seed=\(seed)", sampleShape: [side, side],
+                       storage: .bytes(bytes), labels: labels)
+    }
+
     /// The factor values in [0, 1) behind `make` with the same arguments: count x factors, row-major.
     public static func factors(count: Int, factors: Int, seed: UInt64, firstIndex: Int = 0) -> [Float] {
         var values: [Float] = []

@@ -103,8 +103,7 @@ public struct ModelConfig: Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
-        case encoder, decoder, inputShape, variant, bayesian
-        case encoder, decoder, inputShape, variant, clusters, clusterBalance
+        case encoder, decoder, inputShape, variant, bayesian, clusters, clusterBalance
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.

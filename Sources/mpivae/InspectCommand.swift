@@ -18,12 +18,18 @@ struct InspectCommand: ParsableCommand {
         // Names and metadata are the file's bytes: control characters are shown, never sent.
         print(parsed.summary(checksums: checksums).split(separator: "\n", omittingEmptySubsequences: false)
             .map { oneLine(String($0)) }.joined(separator: "\n"))
-        // The weights' variant, which the tensor names alone (`.mu` / `.rho`) only hint at.
-        if let text = parsed.metadata["model_config"],
-           let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8)), config.hasBayesianLayers {
-            let b = config.bayesian ?? BayesianWeights()
-            let which = b.allLayers ? "every dense and conv layer" : "the bdense / bconv layers"
-            print("variant: Bayesian weights (Bayes by Backprop, local reparameterization) in \(which); prior N(0, \(b.priorSigma)^2), rho started at \(b.rhoInit); each tensor X stored as X.mu and X.rho, sigma = softplus(rho)")
+        // The model in words: the metadata line above is cut short for long configs.
+        if let json = parsed.metadata["model_config"],
+           let model = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) {
+            let variant = model.variant ?? ModelConfig.defaultVariant
+            print("model: variant \(variant), latent \(model.latent)"
+                + (variant == ModelConfig.mixtureVariant ? ", \(model.clusters ?? ModelConfig.defaultClusters) clusters" : ""))
+            // The weights' variant, which the tensor names alone (`.mu` / `.rho`) only hint at.
+            if model.hasBayesianLayers {
+                let b = model.bayesian ?? BayesianWeights()
+                let which = b.allLayers ? "every dense and conv layer" : "the bdense / bconv layers"
+                print("variant: Bayesian weights (Bayes by Backprop, local reparameterization) in \(which); prior N(0, \(b.priorSigma)^2), rho started at \(b.rhoInit); each tensor X stored as X.mu and X.rho, sigma = softplus(rho)")
+            }
         }
         if checksums.anyFailed {
             throw ConfigError("\(file): a recorded checksum does not hold; the file is corrupt")
