@@ -37,6 +37,8 @@ final class DataParallelStep {
     var separateWait = false
     /// Set when gradients travel in buckets or in 16 bits; nil: one fused allreduce.
     let exchange: GradientExchange?
+    /// Set under `--shard-optimizer`: reduce-scatter, Adam on this rank's slice, all-gather.
+    let sharded: ShardedUpdate?
 
     init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator) throws {
         self.model = model
@@ -62,6 +64,10 @@ final class DataParallelStep {
         } else {
             exchange = nil
         }
+        sharded = config.shardOptimizer
+            ? ShardedUpdate(shard: try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank),
+                            optimizer: optimizer, parameters: model.parameters, tailCount: Tail.allCases.count, comm: comm)
+            : nil
     }
 
     func run(epoch: Int, step: Int, permutation: [Int32], klWeight: Float, stopRequested: Bool) throws -> StepResult {
@@ -90,6 +96,13 @@ final class DataParallelStep {
             let w0 = monotonicSeconds()
             try comm.barrier()
             waitSeconds = monotonicSeconds() - w0
+        }
+        if let sharded {
+            let update = try sharded.run(arena: reduced, globalRows: globalRows, clipNorm: config.clipNorm)
+            return StepResult(recon: Double(reduced[count + Tail.recon.rawValue]), kl: Double(reduced[count + Tail.kl.rawValue]),
+                              rows: Int(reduced[count + Tail.rows.rawValue].rounded()), finite: update.finite,
+                              stopRequested: reduced[count + Tail.stop.rawValue] > 0, reduceSeconds: update.seconds,
+                              waitSeconds: waitSeconds)
         }
         let t0 = monotonicSeconds()
         let reduceSeconds: Double

@@ -61,6 +61,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Gradients travel as 16-bit floats ("bf16", or "fp16" with a scale against overflow),
     /// summed in fp32; "none" sends fp32. The loss sums always travel in fp32.
     public var gradCompression = "none"
+    /// ZeRO stage 1: gradients reduce-scattered, each rank's Adam updates (and holds the moments
+    /// of) its own slice of the parameters, which are then all-gathered. Checkpoints stay whole.
+    public var shardOptimizer = false
 
     public init() {}
 
@@ -127,6 +130,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         if !Self.supportedGradCompressions.contains(gradCompression) {
             throw bad("grad-compression", Self.supportedGradCompressions.joined(separator: "|"), gradCompression)
+        }
+        if shardOptimizer, gradBucketMB > 0 || gradCompression != "none" {
+            let other = gradBucketMB > 0 ? "grad-bucket-mb \(gradBucketMB)" : "grad-compression \(gradCompression)"
+            throw bad("shard-optimizer", "the fused fp32 exchange (--grad-bucket-mb 0, --grad-compression none) beside it, since its reduce-scatter replaces the allreduce those options shape", "--\(other)")
         }
     }
 

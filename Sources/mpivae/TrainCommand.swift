@@ -65,6 +65,8 @@ struct TrainCommand: ParsableCommand {
     var gradBucketMb: Double?
     @Option(help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(trainDefaults.gradCompression)).")
     var gradCompression: String?
+    @Flag(inversion: .prefixedNo, help: "Shard Adam over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updates and keeps the moments of 1/P of the parameters, then all-gathers them; checkpoints stay whole (default off).")
+    var shardOptimizer: Bool?
     @OptionGroup var blas: BLASThreadsOption
     @OptionGroup var subnormals: SubnormalOption
     @OptionGroup var stall: StallTimeoutOption
@@ -118,6 +120,7 @@ struct TrainCommand: ParsableCommand {
         if let maxSteps { c.maxSteps = maxSteps }
         if let gradBucketMb { c.gradBucketMB = gradBucketMb }
         if let gradCompression { c.gradCompression = gradCompression }
+        if let shardOptimizer { c.shardOptimizer = shardOptimizer }
         try c.validate()
         return c
     }
