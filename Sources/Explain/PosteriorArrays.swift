@@ -16,13 +16,15 @@ public struct PosteriorArrays {
         negELBO.reserveCapacity(n); recon.reserveCapacity(n)
     }
 
-    /// Appends rows: `mu` and `logvar` hold `rows * latent` values; KL per dimension is derived.
+    /// Appends rows: `mu`, `logvar` and `klPerDim` hold `rows * latent` values, as the model's
+    /// latent block gives them (`Evaluator.encode`).
     mutating func append(rows: Int, mu newMu: UnsafeBufferPointer<Float>, logvar newLogvar: UnsafeBufferPointer<Float>,
-                         negELBO e: [Float], recon r: [Float], negLogPxIWAE w: [Float]) {
+                         klPerDim newKL: UnsafeBufferPointer<Float>, negELBO e: [Float], recon r: [Float],
+                         negLogPxIWAE w: [Float]) {
         let n = rows * latent
         mu.append(contentsOf: newMu.prefix(n))
         logvar.append(contentsOf: newLogvar.prefix(n))
-        for i in 0..<n { klPerDim.append(Self.kl(mu: newMu[i], logvar: newLogvar[i])) }
+        klPerDim.append(contentsOf: newKL.prefix(n))
         negELBO.append(contentsOf: e.prefix(rows))
         recon.append(contentsOf: r.prefix(rows))
         negLogPxIWAE.append(contentsOf: w.prefix(rows))

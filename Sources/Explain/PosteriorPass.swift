@@ -11,7 +11,7 @@ enum PosteriorPass {
         let batch = max(1, min(options.batchSize, max(range.count, 1)))
         let evaluator = Evaluator(model: model)
         var input = [Float](repeating: 0, count: batch * D)
-        var mu = [Float](repeating: 0, count: batch * d), logvar = mu
+        var mu = [Float](repeating: 0, count: batch * d), logvar = mu, klPerDim = mu
         var arrays = PosteriorArrays(latent: d, reservingCapacity: range.count)
         var start = range.lowerBound
         while start < range.upperBound {
@@ -22,8 +22,10 @@ enum PosteriorPass {
             let evals = input.withUnsafeBufferPointer { x -> [PerSampleEval] in
                 mu.withUnsafeMutableBufferPointer { m in
                     logvar.withUnsafeMutableBufferPointer { l in
-                        evaluator.encode(batch: b, input: x.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
-                                         firstIndex: start)
+                        klPerDim.withUnsafeMutableBufferPointer { k in
+                            evaluator.encode(batch: b, input: x.baseAddress!, mu: m.baseAddress!, logvar: l.baseAddress!,
+                                             klPerDim: k.baseAddress!, firstIndex: start)
+                        }
                     }
                 }
                 // The noise and the product a sample travels in are keyed by its global index, so
@@ -33,10 +35,12 @@ enum PosteriorPass {
             }
             mu.withUnsafeBufferPointer { m in
                 logvar.withUnsafeBufferPointer { l in
-                    arrays.append(rows: b, mu: m, logvar: l,
-                                  negELBO: evals.map { Float($0.negativeELBO) },
-                                  recon: evals.map { Float($0.recon) },
-                                  negLogPxIWAE: options.iwaeK > 0 ? evals.map { Float($0.iwaeNLL ?? .nan) } : [])
+                    klPerDim.withUnsafeBufferPointer { k in
+                        arrays.append(rows: b, mu: m, logvar: l, klPerDim: k,
+                                      negELBO: evals.map { Float($0.negativeELBO) },
+                                      recon: evals.map { Float($0.recon) },
+                                      negLogPxIWAE: options.iwaeK > 0 ? evals.map { Float($0.iwaeNLL ?? .nan) } : [])
+                    }
                 }
             }
             start += b

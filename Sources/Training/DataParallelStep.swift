@@ -5,8 +5,8 @@ import MPI
 import VAE
 
 struct StepResult {
-    var recon: Double
-    var kl: Double
+    /// The loss terms summed over the global batch (named by `VAEModel.lossTermNames`).
+    var terms: LossTerms
     var rows: Int
     var finite: Bool
     var stopRequested: Bool
@@ -20,8 +20,8 @@ struct StepResult {
 /// in-place allreduce of gradients with the loss sums packed at their tail, then the same Adam
 /// update on every rank. Buffers are sized once; the step allocates nothing.
 final class DataParallelStep {
-    /// Slots after the gradients in the one reduced buffer.
-    enum Tail: Int, CaseIterable { case recon, kl, rows, stop }
+    /// Slots after the gradients in the one reduced buffer: the model's loss terms, then these.
+    enum Tail: Int, CaseIterable { case rows, stop }
 
     let model: VAEModel
     let optimizer: Adam
@@ -32,6 +32,10 @@ final class DataParallelStep {
     let comm: Communicator
     /// Gradients followed by the tail: exactly what is allreduced.
     let reduced: UnsafeMutableBufferPointer<Float>
+    /// Loss terms in the tail; the row count and stop flag follow them.
+    let termCount: Int
+    /// Slots after the gradients: the terms, then `Tail`.
+    static func tailCount(model: VAEModel) -> Int { model.lossTermNames.count + Tail.allCases.count }
     /// For benchmarks only: a barrier before the allreduce splits its time into waiting for the
     /// slowest rank and the transfer itself. Training never sets it (it costs a collective).
     var separateWait = false
@@ -48,15 +52,18 @@ final class DataParallelStep {
         self.config = config
         self.comm = comm
         workspace = TrainingWorkspace(model: model, maxBatch: max(1, sampler.maxShare))
-        reduced = model.gradientsWithTail
-        precondition(VAEModel.gradientTailCount >= Tail.allCases.count, "gradient arena lacks the reduction tail")
+        termCount = model.lossTermNames.count
+        let tail = Self.tailCount(model: model)
+        precondition(VAEModel.gradientTailCount >= tail, "gradient arena lacks the reduction tail")
+        // Only the tail this model uses travels: a model with two terms sends what it always did.
+        reduced = UnsafeMutableBufferPointer(rebasing: model.gradientsWithTail[0..<(model.parameterCount + tail)])
         let compression = HalfPrecisionSum.Format(rawValue: config.gradCompression)
         if config.gradBucketMB > 0 || compression != nil {
             let count = model.parameterCount
             let bucketFloats = config.gradBucketMB > 0 ? Int((config.gradBucketMB * 1_048_576 / 4).rounded(.up)) : count
             let exchange = try GradientExchange(
                 comm: comm, gradients: reduced.baseAddress!, count: count,
-                tail: UnsafeMutableBufferPointer(rebasing: reduced[count..<(count + Tail.allCases.count)]),
+                tail: UnsafeMutableBufferPointer(rebasing: reduced[count..<(count + tail)]),
                 bucketFloats: bucketFloats, compression: compression)
             // Only buckets need to hear from the backward pass; compression alone sends after it.
             if config.gradBucketMB > 0 { workspace.gradientsReady = { [unowned exchange] offset in exchange.ready(offset) } }
@@ -78,7 +85,7 @@ final class DataParallelStep {
         workspace.prepareNoise(batch: row, seed: config.seed, epoch: epoch, sampleIndices: indices)
 
         let count = model.parameterCount
-        var sums = LossSums(recon: 0, kl: 0)
+        var sums = model.emptyLossTerms()
         exchange?.begin()
         if row > 0 {
             sums = workspace.forwardBackward(batch: row, klWeight: klWeight, gradScale: 1)
@@ -86,10 +93,9 @@ final class DataParallelStep {
             // A rank with no rows this step still joins the allreduce, with zeros.
             for i in 0..<count { reduced[i] = 0 }
         }
-        reduced[count + Tail.recon.rawValue] = Float(sums.recon)
-        reduced[count + Tail.kl.rawValue] = Float(sums.kl)
-        reduced[count + Tail.rows.rawValue] = Float(row)
-        reduced[count + Tail.stop.rawValue] = stopRequested ? 1 : 0
+        for t in 0..<termCount { reduced[count + t] = Float(sums[t]) }
+        reduced[count + termCount + Tail.rows.rawValue] = Float(row)
+        reduced[count + termCount + Tail.stop.rawValue] = stopRequested ? 1 : 0
 
         var waitSeconds = 0.0
         if separateWait {
@@ -115,14 +121,14 @@ final class DataParallelStep {
             reduceSeconds = monotonicSeconds() - t0
         }
 
-        let recon = Double(reduced[count + Tail.recon.rawValue])
-        let kl = Double(reduced[count + Tail.kl.rawValue])
-        let rows = Int(reduced[count + Tail.rows.rawValue].rounded())
+        var terms = model.emptyLossTerms()
+        for t in 0..<termCount { terms[t] = Double(reduced[count + t]) }
+        let rows = Int(reduced[count + termCount + Tail.rows.rawValue].rounded())
         let gradients = UnsafeMutableBufferPointer(rebasing: reduced[0..<count])
         // Every rank holds the same reduced values, so every rank takes the same decision here.
         // The division by the global batch (and any clipping) is folded into Adam's pass.
         var scale = 1 / Float(max(globalRows, 1))
-        var finite = recon.isFinite && kl.isFinite
+        var finite = terms.allFinite
         if finite, config.clipNorm > 0 {
             let norm = Float(Reductions.sumOfSquaresPrecise(gradients.baseAddress!, count: count).squareRoot()) * scale
             finite = norm.isFinite
@@ -133,8 +139,8 @@ final class DataParallelStep {
         if finite {
             optimizer.update(parameters: model.parameters, gradients: gradients, gradScale: scale)
         }
-        return StepResult(recon: recon, kl: kl, rows: rows, finite: finite,
-                          stopRequested: reduced[count + Tail.stop.rawValue] > 0, reduceSeconds: reduceSeconds,
+        return StepResult(terms: terms, rows: rows, finite: finite,
+                          stopRequested: reduced[count + termCount + Tail.stop.rawValue] > 0, reduceSeconds: reduceSeconds,
                           waitSeconds: waitSeconds)
     }
 }

@@ -12,6 +12,8 @@ public struct DistributedBenchmarkResult: Codable {
     public var worldSize: Int
     public var batchPerRank: Int
     public var parameterCount: Int
+    /// Floats each step's allreduce carries: the gradients and the loss tail.
+    public var reducedCount: Int
     public var singleRankSamplesPerSecond: Double
     public var parallelSamplesPerSecond: Double
     /// parallel / (worldSize x single): 1 is perfect scaling.
@@ -59,7 +61,7 @@ public enum DistributedBenchmark {
         let sampler = ShardedSampler(datasetCount: data.count, globalBatch: config.batchSize, worldSize: comm.size, rank: comm.rank, seed: config.seed)
         let step = try DataParallelStep(model: model, optimizer: Adam(count: model.parameterCount, lr: config.lr),
                                         trainSet: data, sampler: sampler, config: config, comm: comm)
-        let bare = UnsafeMutableBufferPointer<Float>.allocate(capacity: model.parameterCount + DataParallelStep.Tail.allCases.count)
+        let bare = UnsafeMutableBufferPointer<Float>.allocate(capacity: model.parameterCount + DataParallelStep.tailCount(model: model))
         bare.initialize(repeating: 1)
         defer { bare.deallocate() }
 
@@ -128,6 +130,7 @@ public enum DistributedBenchmark {
         let inStepMedian = median(inStep), bareMedian = median(bareTimes)
         return DistributedBenchmarkResult(
             worldSize: comm.size, batchPerRank: batchPerRank, parameterCount: model.parameterCount,
+            reducedCount: model.parameterCount + DataParallelStep.tailCount(model: model),
             singleRankSamplesPerSecond: singleMedian[0], parallelSamplesPerSecond: median(parallel),
             scalingEfficiency: median(parallel) / (Double(comm.size) * singleMedian[0]),
             allreduceInStepMilliseconds: inStepMedian * 1000, bareAllreduceMilliseconds: bareMedian * 1000,

@@ -3,12 +3,23 @@ import MPI
 import VAE
 
 public struct EvaluationResult {
-    public var negELBO: Double
-    public var recon: Double
-    public var kl: Double
+    /// Per-sample means of the loss terms, named by `termNames` (the model's `lossTermNames`).
+    public var terms: LossTerms
+    public var termNames: [String]
     /// Importance-weighted estimate of -log p(x), when asked for.
     public var negLogLikelihood: Double?
     public var count: Int
+
+    /// The mean −ELBO: the terms' sum.
+    public var negELBO: Double { terms.total }
+    public var recon: Double { terms.recon }
+    /// The terms besides the reconstruction (the VAE's KL).
+    public var kl: Double { terms.regularizer }
+
+    /// How a term is written in text: the KLs in capitals, as the literature writes them.
+    public static func displayName(_ term: String) -> String {
+        term == "kl" ? "KL" : term.hasPrefix("kl_") ? "KL_" + term.dropFirst(3) : term
+    }
 }
 
 /// Mean -ELBO (and optionally the IWAE bound) over a dataset, each rank taking a contiguous share
@@ -42,8 +53,9 @@ public final class DistributedEvaluation {
     public func run(iwaeK: Int = 0, progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         let range = EvaluationBlocks.share(samples: dataset.count, rank: comm.rank, worldSize: comm.size)
         let dim = dataset.dimension, B = EvaluationBlocks.rows
-        // Per block: recon, kl, -log p(x) (IWAE).
-        var sums = [Double](repeating: 0, count: 3 * max(1, EvaluationBlocks.count(samples: dataset.count)))
+        // Per block: each loss term, then -log p(x) (IWAE).
+        let T = model.lossTermNames.count, W = T + 1
+        var sums = [Double](repeating: 0, count: W * max(1, EvaluationBlocks.count(samples: dataset.count)))
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
@@ -51,20 +63,22 @@ public final class DistributedEvaluation {
             let results = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed,
                                              firstSampleIndex: start, iwaeK: iwaeK)
             for (r, e) in results.enumerated() {
-                let slot = 3 * ((start + r) / B)
-                sums[slot] += e.recon; sums[slot + 1] += e.kl
-                sums[slot + 2] += e.iwaeNLL ?? 0
+                let slot = W * ((start + r) / B)
+                for t in 0..<T { sums[slot + t] += e.terms[t] }
+                sums[slot + T] += e.iwaeNLL ?? 0
             }
             start += n
             progress?(start - range.lowerBound, range.count)
         }
         try comm.allreduce(&sums, op: .sum)
-        var recon = 0.0, kl = 0.0, nll = 0.0
-        for b in stride(from: 0, to: sums.count, by: 3) {
-            recon += sums[b]; kl += sums[b + 1]; nll += sums[b + 2]
+        var terms = model.emptyLossTerms()
+        var nll = 0.0
+        for b in stride(from: 0, to: sums.count, by: W) {
+            for t in 0..<T { terms[t] += sums[b + t] }
+            nll += sums[b + T]
         }
         let count = Double(max(dataset.count, 1))
-        return EvaluationResult(negELBO: (recon + kl) / count, recon: recon / count, kl: kl / count,
+        return EvaluationResult(terms: terms.divided(by: count), termNames: model.lossTermNames,
                                 negLogLikelihood: iwaeK > 0 ? nll / count : nil, count: dataset.count)
     }
 }

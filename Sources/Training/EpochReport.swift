@@ -1,4 +1,5 @@
 import Foundation
+import VAE
 
 /// What one epoch cost and gave, as its line on stdout and its `metrics.jsonl` record.
 ///
@@ -11,8 +12,9 @@ struct EpochReport {
     var epochs: Int
     var globalStep: Int
     var rows: Int
-    var recon: Double
-    var kl: Double
+    /// The epoch's loss terms summed over its rows, and their names.
+    var terms: LossTerms
+    var termNames: [String]
     var stepSeconds: Double
     var reduceSeconds: Double
     var evaluationSeconds: Double
@@ -21,14 +23,17 @@ struct EpochReport {
     var test: EvaluationResult?
     var worldSize: Int
 
-    var trainNegELBO: Double { rows > 0 ? (recon + kl) / Double(rows) : .nan }
+    var trainNegELBO: Double { rows > 0 ? terms.total / Double(rows) : .nan }
     var stepSamplesPerSecond: Double { Double(rows) / max(stepSeconds, 1e-9) }
     var allreduceShare: Double { reduceSeconds / max(stepSeconds, 1e-9) }
 
     var line: String {
         var s = String(format: "epoch %ld/%ld  train -ELBO %.2f", epoch, epochs, trainNegELBO)
         if let test {
-            s += String(format: "  test -ELBO %.2f (recon %.2f, KL %.2f)", test.negELBO, test.recon, test.kl)
+            s += String(format: "  test -ELBO %.2f (", test.negELBO)
+                + zip(test.termNames, 0..<test.terms.count).map { name, i in
+                    "\(EvaluationResult.displayName(name)) " + String(format: "%.2f", test.terms[i])
+                }.joined(separator: ", ") + ")"
         }
         s += String(format: "  steps %.0f samples/s  allreduce %.1f%% of step time", stepSamplesPerSecond, 100 * allreduceShare)
         s += String(format: "  epoch %.2f s (steps %.2f, evaluation %.2f, checkpoint %.2f)",
@@ -41,14 +46,15 @@ struct EpochReport {
         func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
         var r: [String: Any] = [
             "kind": "epoch", "epoch": epoch, "step": globalStep, "world_size": worldSize,
-            "train_neg_elbo": number(trainNegELBO), "train_recon": number(recon / Double(max(rows, 1))),
-            "train_kl": number(kl / Double(max(rows, 1))),
+            "train_neg_elbo": number(trainNegELBO),
             "step_samples_per_second": stepSamplesPerSecond, "allreduce_share": allreduceShare,
             "step_seconds": stepSeconds, "evaluation_seconds": evaluationSeconds, "checkpoint_seconds": checkpointSeconds,
             "epoch_wall_seconds": wallSeconds, "train_rows": rows,
         ]
+        for (i, name) in termNames.enumerated() { r["train_" + name] = number(terms[i] / Double(max(rows, 1))) }
         if let test {
-            r["test_neg_elbo"] = number(test.negELBO); r["test_recon"] = number(test.recon); r["test_kl"] = number(test.kl)
+            r["test_neg_elbo"] = number(test.negELBO)
+            for (i, name) in test.termNames.enumerated() { r["test_" + name] = number(test.terms[i]) }
         }
         return r
     }

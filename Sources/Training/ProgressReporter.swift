@@ -9,7 +9,7 @@ final class ProgressReporter {
     let out: (String) -> Void
     let interactive: Bool
     private var epoch = 0
-    private var recon = 0.0, kl = 0.0, rows = 0
+    private var negELBOSum = 0.0, rows = 0
     private var lastDraw = 0.0
 
     init(enabled: Bool, logEvery: Int, stepsPerEpoch: Int, out: @escaping (String) -> Void) {
@@ -22,15 +22,16 @@ final class ProgressReporter {
 
     func beginEpoch(_ epoch: Int) {
         self.epoch = epoch
-        recon = 0; kl = 0; rows = 0
+        negELBOSum = 0; rows = 0
     }
 
-    func step(_ step: Int, recon: Double, kl: Double, rows: Int) {
+    /// `negELBOSum`: the step's loss terms summed over its rows.
+    func step(_ step: Int, negELBOSum: Double, rows: Int) {
         guard enabled else { return }
-        if recon.isFinite && kl.isFinite {
-            self.recon += recon; self.kl += kl; self.rows += rows
+        if negELBOSum.isFinite {
+            self.negELBOSum += negELBOSum; self.rows += rows
         }
-        let loss = self.rows > 0 ? (self.recon + self.kl) / Double(self.rows) : .nan
+        let loss = self.rows > 0 ? self.negELBOSum / Double(self.rows) : .nan
         let done = step + 1
         if interactive {
             let now = monotonicSeconds()

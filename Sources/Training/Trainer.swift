@@ -58,11 +58,12 @@ public final class Trainer {
 
     /// One epoch's sums, over the steps this process ran in it.
     private struct EpochTotals {
-        var recon = 0.0, kl = 0.0, rows = 0
+        var terms: LossTerms
+        var rows = 0
         var stepSeconds = 0.0, reduceSeconds = 0.0
         var samplesPerSecond: Double { Double(rows) / max(stepSeconds, 1e-9) }
         var allreduceShare: Double { reduceSeconds / max(stepSeconds, 1e-9) }
-        var negELBO: Double { rows > 0 ? (recon + kl) / Double(rows) : .nan }
+        var negELBO: Double { rows > 0 ? terms.total / Double(rows) : .nan }
     }
 
     public func train() throws -> TrainSummary {
@@ -100,7 +101,7 @@ public final class Trainer {
         StallWatchdog.phase = "training"
         epochLoop: while epoch < config.epochs {
             let permutation = sampler.permutation(epoch: epoch)
-            var totals = EpochTotals()
+            var totals = EpochTotals(terms: model.emptyLossTerms())
             let epochStart = monotonicSeconds()
             var window = StepWindow()
             let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
@@ -127,7 +128,7 @@ public final class Trainer {
                 if result.finite {
                     nonFiniteRun = 0
                     lastGoodStep = summary.steps
-                    totals.recon += result.recon; totals.kl += result.kl; totals.rows += result.rows
+                    totals.terms += result.terms; totals.rows += result.rows
                 } else {
                     nonFiniteRun += 1
                     out("warning: step \(summary.steps) (epoch \(epoch + 1), step \(s + 1)) had a non-finite loss or gradient; skipped (\(nonFiniteRun) in a row)")
@@ -140,15 +141,15 @@ public final class Trainer {
                 if summary.steps % config.replicaCheckEvery == 0 {
                     try ReplicaCheck.verify(model.parameters, optimizer: config.shardOptimizer ? nil : optimizer, comm: comm, step: summary.steps)
                 }
-                progress.step(s, recon: result.recon, kl: result.kl, rows: result.rows)
+                progress.step(s, negELBOSum: result.terms.total, rows: result.rows)
                 if comm.rank == 0, summary.steps % config.logEvery == 0 {
                     // The global batch's rows over rank 0's time inside the steps since the last record.
                     let throughput = window.take()
                     if result.finite, result.rows > 0 {
                         var record: [String: Any] = ["kind": "step", "step": summary.steps, "epoch": epoch + 1,
-                                                     "neg_elbo": (result.recon + result.kl) / Double(result.rows),
-                                                     "recon": result.recon / Double(result.rows), "kl": result.kl / Double(result.rows),
+                                                     "neg_elbo": result.terms.total / Double(result.rows),
                                                      "kl_weight": Double(klWeight)]
+                        for (i, name) in model.lossTermNames.enumerated() { record[name] = result.terms[i] / Double(result.rows) }
                         if let throughput { record["step_samples_per_second"] = throughput }
                         metrics.write(record)
                     }
@@ -190,7 +191,7 @@ public final class Trainer {
             }
             let end = monotonicSeconds()
             report(EpochReport(epoch: epoch, epochs: config.epochs, globalStep: summary.steps, rows: totals.rows,
-                               recon: totals.recon, kl: totals.kl, stepSeconds: totals.stepSeconds,
+                               terms: totals.terms, termNames: model.lossTermNames, stepSeconds: totals.stepSeconds,
                                reduceSeconds: totals.reduceSeconds, evaluationSeconds: evaluationSeconds,
                                checkpointSeconds: end - saveStart, wallSeconds: end - epochStart, test: test,
                                worldSize: comm.size), metrics: metrics)

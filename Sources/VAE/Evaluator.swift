@@ -2,14 +2,18 @@ import Foundation
 
 /// Evaluation terms of one sample, in nats.
 public struct PerSampleEval: Equatable {
-    /// recon + kl (the ELBO with β = 1, whatever the training β), one posterior sample.
-    public var negativeELBO: Double
-    /// −log p(x | z) at that sample.
-    public var recon: Double
-    /// KL(q(z|x) ‖ N(0, I)), analytic.
-    public var kl: Double
+    /// Every loss term (named by `VAEModel.lossTermNames`), one posterior sample.
+    public var terms: LossTerms
     /// −(IWAE bound): an upper estimate of −log p(x); nil when K = 0.
     public var iwaeNLL: Double?
+    /// The sum of the terms (the ELBO with β = 1, whatever the training β).
+    public var negativeELBO: Double { terms.total }
+    /// −log p(x | z) at that sample.
+    public var recon: Double { terms.recon }
+    /// The latent block's terms (for the VAE, the analytic KL(q(z|x) ‖ N(0, I))).
+    public var kl: Double { terms.regularizer }
+
+    public init(terms: LossTerms, iwaeNLL: Double? = nil) { self.terms = terms; self.iwaeNLL = iwaeNLL }
 }
 
 /// Single-process inference: ELBO and IWAE per sample, encode, decode, per-dimension KL and
@@ -32,8 +36,9 @@ public final class Evaluator {
     private let x: UnsafeMutablePointer<Float>
     private let act: ForwardActivations
     private let epsRow: UnsafeMutablePointer<Float>
-    private let sigma: UnsafeMutablePointer<Float>
-    private var halfLogVarSum: [Double]
+    /// Per-row state the latent block keeps for the importance samples of a block's rows.
+    private let importanceScratch: UnsafeMutablePointer<Float>
+    private var importanceConstant: [Double]
     private let reconScratch: UnsafeMutablePointer<Float>
     /// The block's input gradient (saliency), copied out for the present rows.
     private let inputGradient: UnsafeMutablePointer<Float>
@@ -48,15 +53,16 @@ public final class Evaluator {
         var arena = BufferArena()
         x = arena.make(R * c.inputDim)
         act = ForwardActivations(model: model, input: x, encoderRows: R, decoderRows: Rd, backpropagatesDecoder: false)
-        epsRow = arena.make(c.latent)
-        sigma = arena.make(R * c.latent)
+        let latent = model.architecture.latent
+        epsRow = arena.make(latent.noiseWidth)
+        importanceScratch = arena.make(R * max(1, latent.importanceScratchWidth))
         reconScratch = arena.make(c.inputDim)
         inputGradient = arena.make(R * c.inputDim)
         self.arena = arena
         logRatio = Array(repeating: 0, count: Rd)
         lseMax = Array(repeating: 0, count: R)
         lseSum = Array(repeating: 0, count: R)
-        halfLogVarSum = Array(repeating: 0, count: R)
+        importanceConstant = Array(repeating: 0, count: R)
     }
 
     /// Callers used to pick the product size; it is canonical now, so `maxBatch` changes nothing.
@@ -75,25 +81,26 @@ public final class Evaluator {
     /// binarized from the same key.
     public func evaluate(batch: Int, input: UnsafePointer<Float>, noiseSeed: UInt64, firstSampleIndex: Int,
                          iwaeK: Int) -> [PerSampleEval] {
-        let L = model.config.latent
+        let latent = act.latent
         return evaluate(batch: batch, input: input, iwaeK: iwaeK, binarizeSeed: model.config.binarize ? noiseSeed : nil,
                         firstSampleIndex: firstSampleIndex,
                         eps: { row, dst in
-                            NoiseGenerator.fillGaussian(seed: noiseSeed, epoch: 0, sampleIndex: firstSampleIndex + row,
-                                                        stream: NoiseGenerator.evaluationStream, into: dst, count: L)
+                            latent.fillNoise(seed: noiseSeed, epoch: 0, sampleIndex: firstSampleIndex + row,
+                                             stream: NoiseGenerator.evaluationStream, into: dst)
                         },
                         iwaeEps: { row, k, dst in
-                            NoiseGenerator.fillGaussian(seed: noiseSeed, epoch: 0, sampleIndex: firstSampleIndex + row,
-                                                        stream: NoiseGenerator.iwaeStreamBase + k, into: dst, count: L)
+                            latent.fillNoise(seed: noiseSeed, epoch: 0, sampleIndex: firstSampleIndex + row,
+                                             stream: NoiseGenerator.iwaeStreamBase + k, into: dst)
                         })
     }
 
-    /// The same with explicit noise: `eps` is `batch x latent`; `iwaeEps` is `iwaeK x batch x latent`
-    /// (sample-major, as the reference fixture stores it). Inputs are used as given (no
-    /// binarization); rows are placed as samples `0..<batch`.
+    /// The same with explicit noise: `eps` is `batch x noiseWidth`; `iwaeEps` is
+    /// `iwaeK x batch x noiseWidth` (sample-major, as the reference fixture stores it; the
+    /// Gaussian's noise width is the latent width). Inputs are used as given (no binarization);
+    /// rows are placed as samples `0..<batch`.
     public func evaluate(batch: Int, input: UnsafePointer<Float>, eps: UnsafePointer<Float>,
                          iwaeEps: UnsafePointer<Float>?, iwaeK: Int) -> [PerSampleEval] {
-        let L = model.config.latent
+        let L = act.latent.noiseWidth
         let k = iwaeEps == nil ? 0 : iwaeK
         return evaluate(batch: batch, input: input, iwaeK: k, binarizeSeed: nil, firstSampleIndex: 0,
                         eps: { row, dst in dst.update(from: eps + row * L, count: L) },
@@ -109,8 +116,9 @@ public final class Evaluator {
         precondition(firstSampleIndex >= 0, "evaluate: negative firstSampleIndex \(firstSampleIndex)")
         let c = model.config
         let D = c.inputDim, L = c.latent, B = Self.blockRows
-        var results = [PerSampleEval](repeating: PerSampleEval(negativeELBO: 0, recon: 0, kl: 0, iwaeNLL: nil),
-                                      count: max(0, batch))
+        let latent = act.latent
+        let H = latent.headWidth, S = latent.importanceScratchWidth
+        var results = [PerSampleEval](repeating: PerSampleEval(terms: model.emptyLossTerms()), count: max(0, batch))
         EvaluationBlocks.forEachPiece(first: firstSampleIndex, count: max(0, batch)) { offset, first, rows in
             let present = first..<(first + rows)
             loadBlock(input + offset * D, rows: present)
@@ -123,30 +131,23 @@ public final class Evaluator {
             encodeBlock()
 
             // One-sample ELBO.
-            var kls = [Double](repeating: 0, count: B)
             act.z.update(repeating: 0, count: B * L)
             for p in present {
                 eps(offset + p - first, epsRow)
-                kls[p] = sampleLatent(row: p, eps: epsRow, into: act.z + p * L)
+                latent.evaluationSample(head: act.heads + p * H, noise: epsRow, z: act.z + p * L,
+                                        terms: &results[offset + p - first].terms, first: 1)
             }
             decode(rows: B)
             for p in present {
-                let recon = reconRow(act.output + p * D, target: x + p * D)
-                results[offset + p - first] = PerSampleEval(negativeELBO: recon + kls[p], recon: recon, kl: kls[p], iwaeNLL: nil)
+                results[offset + p - first].terms[LossTerms.reconstruction] = reconRow(act.output + p * D, target: x + p * D)
             }
 
             guard iwaeK > 0 else { return }
-            // σ and Σ logvar per row once, not once per importance sample.
+            // The block's per-row work (σ, log-determinants) once, not once per importance sample.
             for p in present {
                 lseMax[p] = -.infinity
                 lseSum[p] = 0
-                let lv = act.heads + p * 2 * L + L
-                var sum = 0.0
-                for j in 0..<L {
-                    sigma[p * L + j] = FastMath.exp(0.5 * lv[j])
-                    sum += Double(lv[j])
-                }
-                halfLogVarSum[p] = 0.5 * sum
+                importanceConstant[p] = latent.prepareImportance(head: act.heads + p * H, scratch: importanceScratch + p * S)
             }
             // Importance samples k0..<k0+group of the whole block in one product, sample-major:
             // latent row (k - k0) * B + p, so a row's place depends on (k, p, K) only.
@@ -158,7 +159,9 @@ public final class Evaluator {
                     for p in present {
                         let q = g * B + p
                         iwaeEps(offset + p - first, k0 + g, epsRow)
-                        logRatio[q] = importanceLogRatio(row: p, eps: epsRow, into: act.z + q * L)
+                        logRatio[q] = latent.importanceLogRatio(head: act.heads + p * H, scratch: importanceScratch + p * S,
+                                                                constant: importanceConstant[p], noise: epsRow,
+                                                                z: act.z + q * L)
                     }
                 }
                 decode(rows: group * B)
@@ -184,35 +187,6 @@ public final class Evaluator {
             }
         }
         return results
-    }
-
-    /// z = mu + σ·eps for chunk row `row`; returns that row's KL.
-    private func sampleLatent(row r: Int, eps e: UnsafePointer<Float>, into zr: UnsafeMutablePointer<Float>) -> Double {
-        let L = model.config.latent
-        let mu = act.heads + r * 2 * L, lv = mu + L
-        var kl = 0.0
-        for j in 0..<L {
-            let m = Double(mu[j]), v = Double(lv[j])
-            let sigma = Foundation.exp(0.5 * v)
-            zr[j] = Float(m + sigma * Double(e[j]))
-            kl += 0.5 * (m * m + sigma * sigma - 1 - v)
-        }
-        return kl
-    }
-
-    /// Writes z = mu + σ·eps and returns log p(z) − log q(z|x) (the 2π constants cancel):
-    /// −0.5·Σ z² + 0.5·Σ eps² + 0.5·Σ logvar.
-    private func importanceLogRatio(row r: Int, eps e: UnsafePointer<Float>, into zr: UnsafeMutablePointer<Float>) -> Double {
-        let L = model.config.latent
-        let mu = act.heads + r * 2 * L, sd = sigma + r * L
-        var zz: Float = 0, ee: Float = 0
-        for j in 0..<L {
-            let zj = mu[j] + sd[j] * e[j]
-            zr[j] = zj
-            zz += zj * zj
-            ee += e[j] * e[j]
-        }
-        return 0.5 * Double(ee - zz) + halfLogVarSum[r]
     }
 
     private func reconRow(_ o: UnsafePointer<Float>, target: UnsafePointer<Float>) -> Double {
@@ -247,28 +221,45 @@ public final class Evaluator {
     // (firstIndex + r) % blockRows: pass the rows' indices in the dataset (or in whatever list the
     // caller draws them from) to get the same values as any other call on the same rows.
 
-    /// Posterior means and log-variances, each `batch x latent`.
+    /// Posterior means and the log-variances of each dimension's marginal posterior, each
+    /// `batch x latent`; with `klPerDim`, also the latent block's term per dimension (for the VAE
+    /// KL(q(z_j|x) ‖ N(0,1))), from the same encoding.
     public func encode(batch: Int, input: UnsafePointer<Float>, mu: UnsafeMutablePointer<Float>,
-                       logvar: UnsafeMutablePointer<Float>, firstIndex: Int = 0) {
-        let D = model.config.inputDim, L = model.config.latent
+                       logvar: UnsafeMutablePointer<Float>, klPerDim: UnsafeMutablePointer<Float>? = nil,
+                       firstIndex: Int = 0) {
+        let D = model.config.inputDim, L = model.config.latent, H = act.latent.headWidth
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             loadBlock(input + offset * D, rows: first..<(first + rows))
             encodeBlock()
-            for r in 0..<rows {
-                (mu + (offset + r) * L).update(from: act.heads + (first + r) * 2 * L, count: L)
-                (logvar + (offset + r) * L).update(from: act.heads + (first + r) * 2 * L + L, count: L)
-            }
+            let heads = UnsafePointer(act.heads + first * H)
+            act.latent.posteriorMeans(heads: heads, rows: rows, into: mu + offset * L)
+            act.latent.posteriorLogVariances(heads: heads, rows: rows, into: logvar + offset * L)
+            if let klPerDim { act.latent.perDimensionTerm(heads: heads, rows: rows, into: klPerDim + offset * L) }
         }
     }
 
-    /// KL(q(z_j|x) ‖ N(0,1)) of every latent dimension j, `batch x latent`; rows sum to the KL.
+    /// The latent block's term of every latent dimension j, `batch x latent` (for the VAE
+    /// KL(q(z_j|x) ‖ N(0,1)); rows sum to the KL).
     public func perDimensionKL(batch: Int, input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                                firstIndex: Int = 0) {
-        let D = model.config.inputDim, L = model.config.latent
+        let D = model.config.inputDim, L = model.config.latent, H = act.latent.headWidth
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             loadBlock(input + offset * D, rows: first..<(first + rows))
             encodeBlock()
-            Reparameterization.perDimensionKL(heads: act.heads + first * 2 * L, rows: rows, latent: L, into: out + offset * L)
+            act.latent.perDimensionTerm(heads: act.heads + first * H, rows: rows, into: out + offset * L)
+        }
+    }
+
+    /// Extra posterior `index` of `model.posteriorExtras` (cluster responsibilities, correlations),
+    /// `batch x width`.
+    public func posteriorExtra(_ index: Int, batch: Int, input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                               firstIndex: Int = 0) {
+        let D = model.config.inputDim, H = act.latent.headWidth
+        let W = act.latent.posteriorExtras[index].width
+        EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
+            loadBlock(input + offset * D, rows: first..<(first + rows))
+            encodeBlock()
+            act.latent.posteriorExtra(index, heads: act.heads + first * H, rows: rows, into: out + offset * W)
         }
     }
 
@@ -299,13 +290,14 @@ public final class Evaluator {
     /// hand-written backward as training. `dimension` must be in 0..<latent.
     public func posteriorMeanGradient(batch: Int, input: UnsafePointer<Float>, dimension: Int,
                                       into out: UnsafeMutablePointer<Float>, firstIndex: Int = 0) {
-        let D = model.config.inputDim, L = model.config.latent, B = Self.blockRows
+        let D = model.config.inputDim, L = model.config.latent, B = Self.blockRows, H = act.latent.headWidth
         precondition(dimension >= 0 && dimension < L, "posteriorMeanGradient: dimension \(dimension) outside 0..<\(L)")
+        let entry = act.latent.meanHeadIndex(dimension: dimension)
         EvaluationBlocks.forEachPiece(first: firstIndex, count: batch) { offset, first, rows in
             loadBlock(input + offset * D, rows: first..<(first + rows))
             encodeBlock()
-            act.dheads.update(repeating: 0, count: B * 2 * L)
-            for r in first..<(first + rows) { act.dheads[r * 2 * L + dimension] = 1 }
+            act.dheads.update(repeating: 0, count: B * H)
+            for r in first..<(first + rows) { act.dheads[r * H + entry] = 1 }
             act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: inputGradient,
                                  parameterGradients: false)
             (out + offset * D).update(from: inputGradient + first * D, count: rows * D)

@@ -17,6 +17,8 @@ struct ForwardActivations {
     /// else a scratch row and the layer sums its own.
     let outputBiasGradient: UnsafeMutablePointer<Float>
     let outputBiasFused: Bool
+    /// The model's latent block bound to its own tensors (if it has any) in the arenas.
+    let latent: any LatentBlock
     private let arena: BufferArena
 
     /// `input` is the caller's `encoderRows x inputDim` buffer, which the encoder reads in place.
@@ -28,6 +30,7 @@ struct ForwardActivations {
         let a = model.architecture
         let P = model.parameters.baseAddress!, G = model.gradientStorage.pointer
         var arena = BufferArena()
+        latent = a.latent.bound(parameters: P + model.slots.latentBlock, gradients: G + model.slots.latentBlock)
         encoder = LayerStack(a.encoder, offsets: model.slots.encoder, input: input, rows: encoderRows,
                              parameters: P, gradients: G, backward: true, arena: &arena)
         heads = encoder.output

@@ -24,11 +24,7 @@ struct ModelArchitecture {
             image = nil
         }
         input = .flat(D)
-        let variant = c.variant ?? ModelConfig.defaultVariant
-        guard variant == ModelConfig.defaultVariant else {
-            throw ConfigError("model config: variant must be \"\(ModelConfig.defaultVariant)\", found \"\(variant)\"")
-        }
-        latent = DiagonalGaussian(latent: c.latent)
+        latent = try LatentBlockFactory.make(c)
         encoder = try Self.encoder(c.encoderLayers, input: image ?? .flat(D), activation: c.activation, latent: latent)
         decoder = try Self.decoder(c.decoderLayers, latent: c.latent, output: image ?? .flat(D), activation: c.activation)
     }

@@ -13,7 +13,8 @@ public struct TensorSpec: Equatable {
 }
 
 /// Where every tensor lives: the tensors each layer declares, in layer order (encoder layers with
-/// the latent block's head last, then the decoder layers), then the learned log-variance if any.
+/// the latent block's head last, then the latent block's own tensors, then the decoder layers),
+/// then the learned log-variance if any.
 /// One arena means one allreduce per step, one optimizer loop and one checkpoint loop.
 struct ParameterLayout {
     var specs: [TensorSpec] = []
@@ -21,6 +22,8 @@ struct ParameterLayout {
     /// Offsets of each layer's tensors, in its declaration order.
     var encoder: [[Int]] = []
     var decoder: [[Int]] = []
+    /// Offset of the latent block's first own tensor (where its tensors would start if it has none).
+    var latentBlock = 0
     var likelihoodLogVar: Int?
     var count: Int
 
@@ -39,6 +42,12 @@ struct ParameterLayout {
             }
         }
         encoder = place(architecture.encoder)
+        latentBlock = offset
+        for p in architecture.latent.blockParameters {
+            specs.append(TensorSpec(name: p.name, shape: p.shape, offset: offset))
+            initializations.append(p.initialization)
+            offset += p.count
+        }
         decoder = place(architecture.decoder)
         if config.likelihood == .gaussianLearned {
             specs.append(TensorSpec(name: "likelihood.logvar", shape: [config.inputDim], offset: offset))

@@ -1,14 +1,5 @@
 import Foundation
 
-/// Sums over the rows of one forward pass (not means): the trainer adds them across ranks.
-public struct LossSums: Equatable {
-    /// Σ −log p(x | z).
-    public var recon: Double
-    /// Σ KL(q(z|x) ‖ N(0, I)), unweighted.
-    public var kl: Double
-    public init(recon: Double = 0, kl: Double = 0) { self.recon = recon; self.kl = kl }
-}
-
 /// Every buffer one training step touches, allocated once for `maxBatch` rows.
 /// `forwardBackward` allocates nothing; memory is proportional to the batch (plus D-sized scratch).
 public final class TrainingWorkspace {
@@ -30,6 +21,7 @@ public final class TrainingWorkspace {
     let dz: UnsafeMutablePointer<Float>
     private let lossAcc: UnsafeMutablePointer<Float>
     private let invVar: UnsafeMutablePointer<Float>
+    private let latentHasTensors: Bool
 
     /// Called during `forwardBackward`'s backward pass, layer by layer from the last, with the
     /// lowest arena offset from which every gradient is final: lets a data-parallel trainer send
@@ -56,6 +48,7 @@ public final class TrainingWorkspace {
         lossAcc = arena.make(D)
         invVar = arena.make(D)
         self.arena = arena
+        latentHasTensors = !latent.blockParameters.isEmpty
     }
 
     /// Fills `eps` for rows `0..<batch` from the counter RNG, sample `sampleIndices[i]` for row i,
@@ -79,14 +72,14 @@ public final class TrainingWorkspace {
     /// Forward and backward over rows `0..<batch` of `input` with noise `eps`.
     ///
     /// Writes (overwrites) into `model.gradients` the gradient of
-    /// `gradScale · Σ_rows (recon + klWeight · KL)`; `klWeight` is the whole KL multiplier
-    /// (β times any warm-up factor). Pass `gradScale = 1 / globalBatch` for a mean.
-    /// Returns the unweighted sums of recon and KL over the rows.
-    public func forwardBackward(batch: Int, klWeight: Float, gradScale: Float) -> LossSums {
+    /// `gradScale · Σ_rows (recon + klWeight · latent terms)`; `klWeight` is the whole multiplier
+    /// of the latent block's terms (β times any warm-up factor). Pass `gradScale = 1 / globalBatch`
+    /// for a mean. Returns the unweighted sums of the loss terms over the rows.
+    public func forwardBackward(batch: Int, klWeight: Float, gradScale: Float) -> LossTerms {
         precondition(batch >= 1 && batch <= maxBatch, "forwardBackward: batch \(batch) outside 1...\(maxBatch)")
         let c = model.config
         let D = c.inputDim, B = batch
-        let latent = model.architecture.latent
+        let latent = act.latent
         let P = model.parameters.baseAddress!
         let G = model.gradients.baseAddress!
         let x = UnsafePointer(inputStorage.pointer)
@@ -95,8 +88,9 @@ public final class TrainingWorkspace {
         act.encoder.forward(rows: B)
         if timing { t0 = lap(t0, \.encoderForward) }
 
-        // z from the heads and the noise, and the latent block's loss term summed over the batch.
-        let kl = latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: B)
+        // z from the heads and the noise, and the latent block's loss terms summed over the batch.
+        var terms = model.emptyLossTerms()
+        latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: B, terms: &terms, first: 1)
         if timing { t0 = lap(t0, \.elementwise) }
 
         act.decoder.forward(rows: B)
@@ -133,13 +127,16 @@ public final class TrainingWorkspace {
 
         latent.backward(heads: act.heads, noise: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
                         rows: B, termScale: klWeight * gradScale, headBiasGradient: act.encoder.top.columnBiasGradient!)
+        // The block's own tensors sit between encoder and decoder: final from here on.
+        if latentHasTensors { gradientsReady?(model.slots.latentBlock) }
         if timing { t0 = lap(t0, \.elementwise) }
 
         // The data need no gradient: the first encoder layer stops at its weight gradient.
         act.encoder.backward(rows: B, gradTop: act.dheads, topBiasDone: true, gradInput: nil, parameterGradients: true,
                              ready: gradientsReady)
         if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
-        return LossSums(recon: recon, kl: kl)
+        terms[LossTerms.reconstruction] = recon
+        return terms
     }
 
     @inline(__always)
@@ -173,14 +170,16 @@ public final class TrainingWorkspace {
                              parameterGradients: true, productsOnly: true)
     }
 
-    /// Forward only (no gradients): fills heads, z and the decoder output. Returns the KL sum.
+    /// Forward only (no gradients): fills heads, z and the decoder output. Returns the latent
+    /// block's terms (the reconstruction term is left 0).
     @discardableResult
-    public func forward(batch: Int) -> Double {
+    public func forward(batch: Int) -> LossTerms {
         precondition(batch >= 1 && batch <= maxBatch, "forward: batch \(batch) outside 1...\(maxBatch)")
         act.encoder.forward(rows: batch)
-        let kl = model.architecture.latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: batch)
+        var terms = model.emptyLossTerms()
+        act.latent.sample(heads: act.heads, noise: epsStorage.pointer, z: act.z, rows: batch, terms: &terms, first: 1)
         act.decoder.forward(rows: batch)
-        return kl
+        return terms
     }
 }
 

@@ -16,7 +16,8 @@ public final class VAEModel {
     }
     /// Slots after the gradients that a data-parallel trainer fills with the step's loss sums, so
     /// gradients and losses travel in one allreduce.
-    public static let gradientTailCount = 4
+    /// Room for every loss term, then the step's row count and the stop flag.
+    public static let gradientTailCount = LossTerms.capacity + 2
     /// The gradients followed by `gradientTailCount` free slots, contiguous.
     public var gradientsWithTail: UnsafeMutableBufferPointer<Float> { gradientStorage.buffer }
     let slots: ParameterLayout
@@ -33,6 +34,7 @@ public final class VAEModel {
             preconditionFailure("VAEModel: invalid config (validate it first): \(error)")
         }
         slots = ParameterLayout(architecture: architecture, config: config)
+        lossTermNames = ["recon"] + architecture.latent.lossTermNames
         layout = slots.specs
         parameterStorage = FloatBuffer(count: slots.count)
         gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
@@ -53,6 +55,12 @@ public final class VAEModel {
             switch rule {
             case .zeros:
                 for i in 0..<spec.count { dst[i] = 0 }
+            case .constant(let value):
+                for i in 0..<spec.count { dst[i] = value }
+            case .normal(let std):
+                NoiseGenerator.fillGaussian(seed: seed, epoch: index, sampleIndex: 0,
+                                            stream: NoiseGenerator.initStream, into: dst, count: spec.count)
+                for i in 0..<spec.count { dst[i] *= std }
             case .uniform(let fanIn):
                 let bound = 1 / Float(fanIn).squareRoot()
                 NoiseGenerator.fillUniform(seed: seed, epoch: index, sampleIndex: 0,
@@ -104,6 +112,16 @@ public final class VAEModel {
         (architecture.encoder + architecture.decoder).filter { !($0 is DenseDefinition) }
             .reduce(0) { $0 + 2 * $1.output.count + 2 * $1.scratchPerRow }
     }
+
+    /// Names of the loss terms the step and evaluation report, in `LossTerms` order: the
+    /// likelihood's reconstruction, then the latent block's.
+    public let lossTermNames: [String]
+
+    /// A `LossTerms` of this model's width, zeros.
+    public func emptyLossTerms() -> LossTerms { LossTerms(count: lossTermNames.count) }
+
+    /// Per-sample posteriors besides the means the explanation export writes (from the latent block).
+    public var posteriorExtras: [PosteriorExtra] { architecture.latent.posteriorExtras }
 
     /// Every layer of the model, one line each, shapes included.
     public var layerSummary: [String] { architecture.summary }

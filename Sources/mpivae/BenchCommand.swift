@@ -119,7 +119,7 @@ struct BenchCommand: ParsableCommand {
                          d.worldSize, d.batchPerRank * d.worldSize, d.parallelSamplesPerSecond, d.scalingEfficiency,
                          d.worldSize, d.singleRankSamplesPerSecond))
             print(String(format: "allreduce of %d floats: %.3f ms in the step vs %.3f ms bare (%.2fx); %.1f%% of step time",
-                         d.parameterCount + VAEModel.gradientTailCount, d.allreduceInStepMilliseconds, d.bareAllreduceMilliseconds,
+                         d.reducedCount, d.allreduceInStepMilliseconds, d.bareAllreduceMilliseconds,
                          d.allreduceOverhead, 100 * d.allreduceShareOfStep))
             print(String(format: "  split by a barrier: %.3f ms waiting for the slowest rank + %.3f ms transfer (%.2fx the bare allreduce)",
                          d.waitForSlowestRankMilliseconds, d.allreduceTransferMilliseconds, d.transferOverBare))

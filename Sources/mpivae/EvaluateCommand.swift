@@ -43,14 +43,17 @@ struct EvaluateCommand: ParsableCommand {
             // JSON has no NaN or infinity: a non-finite figure is written as null.
             func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
             var object: [String: Any] = ["checkpoint": checkpoint, "data": data, "split": split, "count": result.count,
-                                         "neg_elbo": number(result.negELBO), "recon": number(result.recon), "kl": number(result.kl),
-                                         "world_size": comm.size]
+                                         "neg_elbo": number(result.negELBO), "world_size": comm.size]
+            for (i, name) in result.termNames.enumerated() { object[name] = number(result.terms[i]) }
             if let nll = result.negLogLikelihood { object["iwae_k"] = iwae; object["neg_log_likelihood_iwae"] = number(nll) }
             let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: bytes, as: UTF8.self))
         } else {
+            let terms = zip(result.termNames, 0..<result.terms.count).map { name, i in
+                (name == "recon" ? "reconstruction" : EvaluationResult.displayName(name)) + String(format: " %.3f", result.terms[i])
+            }
             print("\(data) \(split), \(result.count) samples: "
-                + String(format: "-ELBO %.3f nats (reconstruction %.3f, KL %.3f)", result.negELBO, result.recon, result.kl))
+                + String(format: "-ELBO %.3f nats (", result.negELBO) + terms.joined(separator: ", ") + ")")
             if let nll = result.negLogLikelihood { print("IWAE (K = \(iwae)): " + String(format: "-log p(x) <= %.3f nats", nll)) }
         }
     }

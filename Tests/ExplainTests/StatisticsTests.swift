@@ -6,9 +6,13 @@ final class StatisticsTests: XCTestCase {
     func arrays(mu: [Float], logvar: [Float], negELBO: [Float], latent: Int) -> PosteriorArrays {
         var a = PosteriorArrays(latent: latent)
         let n = negELBO.count
+        let kl = zip(mu, logvar).map { PosteriorArrays.kl(mu: $0, logvar: $1) }
         mu.withUnsafeBufferPointer { m in
             logvar.withUnsafeBufferPointer { l in
-                a.append(rows: n, mu: m, logvar: l, negELBO: negELBO, recon: negELBO.map { $0 - 1 }, negLogPxIWAE: [])
+                kl.withUnsafeBufferPointer { k in
+                    a.append(rows: n, mu: m, logvar: l, klPerDim: k, negELBO: negELBO, recon: negELBO.map { $0 - 1 },
+                             negLogPxIWAE: [])
+                }
             }
         }
         return a

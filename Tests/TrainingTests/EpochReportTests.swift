@@ -1,18 +1,19 @@
 import Foundation
 import XCTest
 @testable import Training
+import VAE
 
 /// The epoch line and record keep the steps' speed and the epoch's whole cost apart, so a user
 /// sees the steps slow down even when evaluation or checkpoints dominate the epoch.
 final class EpochReportTests: XCTestCase {
     func report(rows: Int = 6000, test: EvaluationResult? = nil) -> EpochReport {
-        EpochReport(epoch: 3, epochs: 10, globalStep: 141, rows: rows, recon: 250 * Double(rows), kl: 12 * Double(rows),
+        EpochReport(epoch: 3, epochs: 10, globalStep: 141, rows: rows, terms: LossTerms([250 * Double(rows), 12 * Double(rows)]), termNames: ["recon", "kl"],
                     stepSeconds: 0.5, reduceSeconds: 0.05, evaluationSeconds: 0.75, checkpointSeconds: 0.25, wallSeconds: 1.6,
                     test: test, worldSize: 2)
     }
 
     func testStepThroughputAndWallTimeAreSeparateFields() throws {
-        let test = EvaluationResult(negELBO: 270, recon: 255, kl: 15, negLogLikelihood: nil, count: 10_000)
+        let test = EvaluationResult(terms: LossTerms([255, 15]), termNames: ["recon", "kl"], negLogLikelihood: nil, count: 10_000)
         let r = report(test: test)
         let record = r.record
         XCTAssertEqual(record["kind"] as? String, "epoch")

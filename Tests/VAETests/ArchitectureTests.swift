@@ -105,7 +105,7 @@ final class ArchitectureTests: XCTestCase {
         let klWeight: Float = 0.7, gradScale: Float = 1 / 3
         func loss() -> Double {
             let s = ws.forwardBackward(batch: rows, klWeight: klWeight, gradScale: gradScale)
-            return Double(gradScale) * (s.recon + Double(klWeight) * s.kl)
+            return Double(gradScale) * (s.recon + Double(klWeight) * s.regularizer)
         }
         _ = loss()
         let analytic = Array(model.gradients)

@@ -99,7 +99,7 @@ final class EvaluatorTests: XCTestCase {
         let x = data(rows)
         for i in 0..<x.count { ws.input[i] = x[i] }
         ws.prepareNoise(batch: rows, seed: 2, epoch: 0, sampleIndices: 0..<rows)
-        let klSum = ws.forward(batch: rows)
+        let klSum = ws.forward(batch: rows).regularizer
         let ev = Evaluator(model: model)
         var mu = [Float](repeating: 0, count: rows * 3), lv = mu, perDim = mu
         ev.encode(batch: rows, input: x, mu: &mu, logvar: &lv)

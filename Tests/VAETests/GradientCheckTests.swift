@@ -56,7 +56,7 @@ final class GradientCheckTests: XCTestCase {
         }
         // The forward itself agrees with the reference.
         let total = f(theta)
-        XCTAssertEqual(Double(gradScale) * (sums.recon + Double(klWeight) * sums.kl), total,
+        XCTAssertEqual(Double(gradScale) * (sums.recon + Double(klWeight) * sums.regularizer), total,
                        accuracy: 1e-5 * max(1, abs(total)), "\(label): objective")
 
         let h = 1e-6

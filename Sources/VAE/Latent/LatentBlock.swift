@@ -1,6 +1,7 @@
 /// What sits between encoder and decoder: the head the encoder ends in, how z is drawn from it,
-/// the regularizing loss term and its gradient, and what evaluation and the explanation export
-/// read from it. A new posterior family (a mixture, a flow) is a new conformer.
+/// the regularizing loss terms and their gradient, the importance weight IWAE needs, and what
+/// evaluation and the explanation export read from it. A new posterior family or prior (a full
+/// covariance, a mixture) is a new conformer and one case in `ModelArchitecture`.
 protocol LatentBlock {
     /// Width of z, the decoder's input.
     var latent: Int { get }
@@ -8,24 +9,76 @@ protocol LatentBlock {
     var headWidth: Int { get }
     /// Noise values one sample's draw of z takes.
     var noiseWidth: Int { get }
-    /// Names of the loss terms this block adds to the likelihood's (in the order `sample` sums them).
+    /// Names of the loss terms this block adds to the likelihood's, in the order it writes them.
     var lossTermNames: [String] { get }
     /// The head layer's tensors, in arena order, for an encoder output of `inDim` values.
     func headParameters(inDim: Int) -> [ParameterDeclaration]
+    /// Tensors the block owns besides its head (a learned prior), named by structure
+    /// (`prior.means`); the arena places them between the encoder and the decoder, so their
+    /// gradients are final before the encoder's backward pass, which the gradient buckets rely on.
+    var blockParameters: [ParameterDeclaration] { get }
+    /// The block reading its own tensors at `parameters` and writing their gradients at
+    /// `gradients` (both at the first of `blockParameters`); blocks without tensors return
+    /// themselves. Bound once per workspace, like the layers.
+    func bound(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> any LatentBlock
+
     /// Fills one sample's noise from the counter RNG: the same (seed, epoch, global sample index,
     /// stream) gives the same noise whatever the batch, chunk or rank the sample falls in.
     func fillNoise(seed: UInt64, epoch: Int, sampleIndex: Int, stream: Int, into: UnsafeMutablePointer<Float>)
-    /// Draws z for `rows` rows of heads and returns the sum over rows of the block's loss term.
-    func sample(heads: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, rows: Int) -> Double
-    /// d/d(heads) from d/dz and the loss term scaled by `termScale`; writes the head's bias
-    /// gradient (Σ over rows) in the same pass.
+    /// Draws z for `rows` rows of heads and writes the block's loss terms, each summed over the
+    /// rows, to `terms[first + i]`.
+    func sample(heads: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, rows: Int,
+                terms: inout LossTerms, first: Int)
+    /// d/d(heads) from d/dz and the block's terms scaled by `termScale`; writes the head's bias
+    /// gradient (Σ over rows) in the same pass, and overwrites the gradients of its own tensors.
     func backward(heads: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafePointer<Float>,
                   dz: UnsafePointer<Float>, dheads: UnsafeMutablePointer<Float>, rows: Int, termScale: Float,
                   headBiasGradient: UnsafeMutablePointer<Float>)
-    /// The loss term of each latent dimension, `[rows, latent]` (rows sum to the term).
+
+    // MARK: Evaluation (one row at a time, in Double where it sums)
+
+    /// z for one row's head and noise, and the block's terms for that row at `terms[first + i]`.
+    func evaluationSample(head: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
+                          terms: inout LossTerms, first: Int)
+    /// Floats of per-row state `prepareImportance` keeps for the K importance samples of a row.
+    var importanceScratchWidth: Int { get }
+    /// Work done once per row before its importance samples (σ, log-determinants); returns a
+    /// per-row constant of the log-weight.
+    func prepareImportance(head: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Double
+    /// Writes z for one importance sample and returns log p(z) − log q(z|x) at it (constants that
+    /// cancel may be left out); `constant` is what `prepareImportance` returned for the row.
+    func importanceLogRatio(head: UnsafePointer<Float>, scratch: UnsafePointer<Float>, constant: Double,
+                            noise: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>) -> Double
+
+    // MARK: What the explanation export reads
+
+    /// The block's regularizer split over latent dimensions, `[rows, latent]` (rows sum to it
+    /// where it splits exactly; the block says how otherwise).
     func perDimensionTerm(heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
     /// Posterior means, `[rows, latent]`: what the export's codes and saliency are about.
     func posteriorMeans(heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
+    /// Log-variances of each dimension's marginal posterior, `[rows, latent]`.
+    func posteriorLogVariances(heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
     /// The head entry saliency differentiates for the posterior mean of `dimension`.
     func meanHeadIndex(dimension: Int) -> Int
+    /// Further per-sample posteriors the export writes (cluster responsibilities, correlations).
+    var posteriorExtras: [PosteriorExtra] { get }
+    /// Extra `index` of `posteriorExtras` for `rows` rows, `[rows, width]`.
+    func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>)
+}
+
+/// A per-sample posterior quantity besides the means: written as `<name>.npy`, `[samples, width]`.
+public struct PosteriorExtra: Equatable, Sendable {
+    public let name: String
+    public let width: Int
+    public init(name: String, width: Int) { self.name = name; self.width = width }
+}
+
+extension LatentBlock {
+    var blockParameters: [ParameterDeclaration] { [] }
+    func bound(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> any LatentBlock { self }
+    var posteriorExtras: [PosteriorExtra] { [] }
+    func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
+        preconditionFailure("\(type(of: self)) has no posterior extra \(index)")
+    }
 }

@@ -28,6 +28,10 @@ public enum Initialization: Equatable, Sendable {
     /// Uniform in ±1/sqrt(fanIn): PyTorch's default for nn.Linear and nn.Conv2d weights and biases.
     case uniform(fanIn: Int)
     case zeros
+    /// Every value the same (a softplus-parameterized σ that starts small, a prior's log-variance).
+    case constant(Float)
+    /// Normal with mean 0 and this standard deviation (a learned prior's component means).
+    case normal(std: Float)
 }
 
 /// One tensor a layer owns, named by structure (`encoder.0.weight`), in PyTorch's shape
