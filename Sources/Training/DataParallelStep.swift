@@ -73,7 +73,7 @@ final class DataParallelStep {
         }
         sharded = config.shardOptimizer
             ? ShardedUpdate(shard: try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank),
-                            optimizer: optimizer, parameters: model.parameters, tailCount: Tail.allCases.count, comm: comm)
+                            optimizer: optimizer, parameters: model.parameters, tailCount: Self.tailCount(model: model), comm: comm)
             : nil
     }
 
@@ -104,10 +104,12 @@ final class DataParallelStep {
             waitSeconds = monotonicSeconds() - w0
         }
         if let sharded {
+            // The sharded update sums the tail in place and makes the finite / clipping decision.
             let update = try sharded.run(arena: reduced, globalRows: globalRows, clipNorm: config.clipNorm)
-            return StepResult(recon: Double(reduced[count + Tail.recon.rawValue]), kl: Double(reduced[count + Tail.kl.rawValue]),
-                              rows: Int(reduced[count + Tail.rows.rawValue].rounded()), finite: update.finite,
-                              stopRequested: reduced[count + Tail.stop.rawValue] > 0, reduceSeconds: update.seconds,
+            var terms = model.emptyLossTerms()
+            for t in 0..<termCount { terms[t] = Double(reduced[count + t]) }
+            return StepResult(terms: terms, rows: Int(reduced[count + termCount + Tail.rows.rawValue].rounded()), finite: update.finite,
+                              stopRequested: reduced[count + termCount + Tail.stop.rawValue] > 0, reduceSeconds: update.seconds,
                               waitSeconds: waitSeconds)
         }
         let t0 = monotonicSeconds()
