@@ -197,7 +197,8 @@ public struct ScalingModel: Sendable {
             let last = t(.allreduce, 4 * n - (k - 1) * bucket)
             communication = max(last, total - costs.backwardShare * compute) + t(.allreduce, tailBytes)
         case .bf16:
-            communication = t(.allreduce, 2 * n) + t(.allreduce, tailBytes) + (p > 1 ? costs.conversionSeconds * n : 0)
+            // The exchange rounds and restores every element even on one rank.
+            communication = t(.allreduce, 2 * n) + t(.allreduce, tailBytes) + costs.conversionSeconds * n
         case .sharded:
             communication = t(.reduceScatter, 4 * n) + t(.allreduce, tailBytes) + t(.allgather, 4 * n)
             adam /= Double(max(p, 1))
