@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Linalg
@@ -99,9 +100,9 @@ final class DataParallelStep {
 
         var waitSeconds = 0.0
         if separateWait {
-            let w0 = monotonicSeconds()
+            let w0 = Clock.now()
             try comm.barrier()
-            waitSeconds = monotonicSeconds() - w0
+            waitSeconds = Clock.now() - w0
         }
         if let sharded {
             // The sharded update sums the tail in place and makes the finite / clipping decision.
@@ -112,7 +113,7 @@ final class DataParallelStep {
                               stopRequested: reduced[count + termCount + Tail.stop.rawValue] > 0, reduceSeconds: update.seconds,
                               waitSeconds: waitSeconds)
         }
-        let t0 = monotonicSeconds()
+        let t0 = Clock.now()
         let reduceSeconds: Double
         if let exchange {
             try exchange.finish()
@@ -120,7 +121,7 @@ final class DataParallelStep {
             reduceSeconds = exchange.seconds
         } else {
             try comm.allreduce(reduced, op: .sum)
-            reduceSeconds = monotonicSeconds() - t0
+            reduceSeconds = Clock.now() - t0
         }
 
         var terms = model.emptyLossTerms()

@@ -90,7 +90,7 @@ public struct ScalingMeasurement: Codable, Sendable {
             let shard = try OptimizerShard(total: size, ranks: p, rank: comm.rank)
             let reps = max(3, min(40, 4_000_000 / max(size, 1) / 4))
             try comm.barrier()
-            let t0 = monotonicSeconds()
+            let t0 = Clock.now()
             try shard.counts.withUnsafeBufferPointer { counts in
                 try shard.displacements.withUnsafeBufferPointer { displacements in
                     for _ in 0..<reps {
@@ -106,7 +106,7 @@ public struct ScalingMeasurement: Codable, Sendable {
                     }
                 }
             }
-            var elapsed = [(monotonicSeconds() - t0) / Double(reps)]
+            var elapsed = [(Clock.now() - t0) / Double(reps)]
             try comm.allreduce(&elapsed, op: .max)
             collectiveTimes["\(c.rawValue) \(size)", default: []].append(elapsed[0])
         }
@@ -115,42 +115,42 @@ public struct ScalingMeasurement: Codable, Sendable {
             let counted = window > 0
             for (k, step) in soloSteps.enumerated() {
                 try comm.barrier()
-                let t0 = monotonicSeconds()
+                let t0 = Clock.now()
                 for s in 0..<stepsPerWindow {
                     _ = try step.run(epoch: 0, step: s % step.sampler.stepsPerEpoch, permutation: soloPermutation, klWeight: 1,
                                      stopRequested: false)
                 }
-                var elapsed = [(monotonicSeconds() - t0) / Double(stepsPerWindow)]
+                var elapsed = [(Clock.now() - t0) / Double(stepsPerWindow)]
                 try comm.allreduce(&elapsed, op: .max)
                 if counted { stepTimes[k].append(elapsed[0]) }
             }
             try comm.barrier()
-            let a0 = monotonicSeconds()
+            let a0 = Clock.now()
             for _ in 0..<stepsPerWindow {
                 soloAdam.update(parameters: scratch.buffer, gradients: soloModel.gradients, gradScale: 0)
             }
-            var adam = [(monotonicSeconds() - a0) / Double(stepsPerWindow)]
+            var adam = [(Clock.now() - a0) / Double(stepsPerWindow)]
             try comm.allreduce(&adam, op: .max)
             if counted { adamTimes.append(adam[0]) }
 
             let g = soloModel.gradients.baseAddress!, h = halves.baseAddress!, y = scratch.pointer
-            let c0 = monotonicSeconds()
+            let c0 = Clock.now()
             for i in 0..<n { h[i] = HalfFloat.toBF16(g[i]) }
             for i in 0..<n { y[i] = HalfFloat.fromBF16(h[i]) }
-            let c1 = monotonicSeconds()
+            let c1 = Clock.now()
             for i in 0..<n { y[i] += g[i] }
-            let c2 = monotonicSeconds()
+            let c2 = Clock.now()
             if counted { conversion.append((c1 - c0) / Double(n)); adds.append((c2 - c1) / Double(4 * n)) }
 
             for (k, step) in optionSteps.enumerated() {
                 try comm.barrier()
                 var reduce = 0.0
-                let t0 = monotonicSeconds()
+                let t0 = Clock.now()
                 for s in 0..<stepsPerWindow {
                     reduce += try step.run(epoch: 0, step: s % step.sampler.stepsPerEpoch, permutation: permutation, klWeight: 1,
                                            stopRequested: false).reduceSeconds
                 }
-                var elapsed = [(monotonicSeconds() - t0) / Double(stepsPerWindow), reduce / Double(stepsPerWindow)]
+                var elapsed = [(Clock.now() - t0) / Double(stepsPerWindow), reduce / Double(stepsPerWindow)]
                 try comm.allreduce(&elapsed, op: .max)
                 if counted { optionTimes[k].append(elapsed[0]); optionComm[k].append(elapsed[1]) }
             }

@@ -47,14 +47,14 @@ final class ShardedUpdate {
     /// communication (Adam excluded).
     func run(arena: UnsafeMutableBufferPointer<Float>, globalRows: Int, clipNorm: Float) throws -> (finite: Bool, seconds: Double) {
         let total = shard.total
-        let t0 = monotonicSeconds()
+        let t0 = Clock.now()
         try shard.counts.withUnsafeBufferPointer { counts in
             try comm.reduceScatter(UnsafeBufferPointer(rebasing: arena[0..<total]), into: received.buffer, counts: counts, op: .sum)
         }
         for i in 0..<tailCount { sums[i] = Double(arena[total + i]) }
         sums[tailCount] = received.count > 0 ? Reductions.sumOfSquaresPrecise(received.pointer, count: received.count) : 0
         try comm.allreduce(sums, op: .sum)
-        var seconds = monotonicSeconds() - t0
+        var seconds = Clock.now() - t0
         for i in 0..<tailCount { arena[total + i] = Float(sums[i]) }
 
         // A non-finite gradient anywhere makes the global sum of squares non-finite, so this one
@@ -72,14 +72,14 @@ final class ShardedUpdate {
         let range = shard.range
         optimizer.update(parameters: UnsafeMutableBufferPointer(rebasing: parameters[range]), gradients: received.buffer,
                          gradScale: scale)
-        let t1 = monotonicSeconds()
+        let t1 = Clock.now()
         try shard.counts.withUnsafeBufferPointer { counts in
             try shard.displacements.withUnsafeBufferPointer { displacements in
                 try comm.allgatherSlices(UnsafeMutableBufferPointer(rebasing: parameters[0..<total]), counts: counts,
                                          displacements: displacements)
             }
         }
-        seconds += monotonicSeconds() - t1
+        seconds += Clock.now() - t1
         return (true, seconds)
     }
 }

@@ -57,8 +57,11 @@ struct BenchCommand: ParsableCommand {
         try JobStart.initializeMPI(command: "bench", stallTimeout: nil)
         let comm = Communicator.world
         if predict {
-            let batches = try TrainCommand.widths(predictBatches, flag: "predict-batches").sorted()
-            guard batches.allSatisfy({ $0 <= 4096 }) else { throw ConfigError("--predict-batches expects batches of at most 4096, got \(predictBatches)") }
+            let parts = predictBatches.split(separator: ",", omittingEmptySubsequences: false)
+            let batches = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.sorted()
+            guard !parts.isEmpty, batches.count == parts.count, batches.allSatisfy({ (1...4096).contains($0) }) else {
+                throw ConfigError("--predict-batches expects comma-separated batches from 1 to 4096 such as 16,32,64, got \(predictBatches)")
+            }
             let specs = try LinkSpec.parseList(links, flag: "links")
             guard (1...(1 << 24)).contains(globalBatch) else { throw ConfigError("--global-batch expects a whole number from 1 to \(1 << 24), got \(globalBatch)") }
             guard bucketMb.isFinite, bucketMb > 0, bucketMb <= 4096 else { throw ConfigError("--bucket-mb expects a size in MiB above 0 and at most 4096, got \(bucketMb)") }
