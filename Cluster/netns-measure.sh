@@ -27,7 +27,7 @@ scratch=$(mktemp -d)
 trap 'Cluster/netns-hosts.sh down "$run" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
 options=("fused:" "buckets-1MiB:--grad-bucket-mb 1" "bf16:--grad-compression bf16" "fp16:--grad-compression fp16"
-         "buckets-1MiB+bf16:--grad-bucket-mb 1 --grad-compression bf16")
+         "buckets-1MiB+bf16:--grad-bucket-mb 1 --grad-compression bf16" "sharded:--shard-optimizer")
 for rep in $(seq 1 "$reps"); do
   for option in "${options[@]}"; do
     name=${option%%:*}; read -r -a flags <<< "${option#*:}"

@@ -42,6 +42,8 @@ final class DataParallelStep {
     var separateWait = false
     /// Set when gradients travel in buckets or in 16 bits; nil: one fused allreduce.
     let exchange: GradientExchange?
+    /// Set under `--shard-optimizer`: reduce-scatter, Adam on this rank's slice, all-gather.
+    let sharded: ShardedUpdate?
 
     init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator) throws {
         self.model = model
@@ -77,6 +79,10 @@ final class DataParallelStep {
                 do { try self.comm.allreduce(stats, op: .sum) } catch { self.statisticsFailure = error }
             }
         }
+        sharded = config.shardOptimizer
+            ? ShardedUpdate(shard: try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank),
+                            optimizer: optimizer, parameters: model.parameters, tailCount: Self.tailCount(model: model), comm: comm)
+            : nil
     }
 
     /// An error of the batch statistics' allreduce inside the step, thrown once the step returns.
@@ -109,6 +115,15 @@ final class DataParallelStep {
             let w0 = Clock.now()
             try comm.barrier()
             waitSeconds = Clock.now() - w0
+        }
+        if let sharded {
+            // The sharded update sums the tail in place and makes the finite / clipping decision.
+            let update = try sharded.run(arena: reduced, globalRows: globalRows, clipNorm: config.clipNorm)
+            var terms = model.emptyLossTerms()
+            for t in 0..<termCount { terms[t] = Double(reduced[count + t]) }
+            return StepResult(terms: terms, rows: Int(reduced[count + termCount + Tail.rows.rawValue].rounded()), finite: update.finite,
+                              stopRequested: reduced[count + termCount + Tail.stop.rawValue] > 0, reduceSeconds: update.seconds,
+                              waitSeconds: waitSeconds)
         }
         let t0 = Clock.now()
         let reduceSeconds: Double

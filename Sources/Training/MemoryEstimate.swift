@@ -59,6 +59,11 @@ public struct MemoryEstimate {
             + 3 * count * perSample + 2 * neighbours * config.latent + 64 * config.inputDim * 16 + (4 << 20))
     }
 
+    /// Moments per rank under `--shard-optimizer` (of m or v): the largest rank's slice.
+    public static func shardedMoments(parameters: Int, ranks: Int) -> Int {
+        (try? OptimizerShard(total: parameters, ranks: max(1, ranks), rank: 0).largest) ?? parameters
+    }
+
     public static func datasetBytes(_ data: Dataset) -> Int { data.count * data.dimension * 4 }
 
     /// Throws, with the figures, when what is yet to be allocated exceeds the limit.
@@ -74,13 +79,15 @@ public struct MemoryEstimate {
     /// What `train` holds on each rank: the data, the model, Adam's moments, a training workspace
     /// for the rank's share of a batch, evaluation, writing (or on resume reading) checkpoints,
     /// and the export at the end.
-    public static func training(_ config: TrainConfig, model: ModelConfig, rowsPerRank: Int,
+    public static func training(_ config: TrainConfig, model: ModelConfig, rowsPerRank: Int, ranks: Int = 1,
                                 trainSet: Dataset, testSet: Dataset?, resume: Bool) -> MemoryEstimate {
         var e = MemoryEstimate(command: "train", advice: "choose a smaller model (--hidden, --latent) or --batch-size, or fewer ranks a node")
         e.addHeld("data", bytes: datasetBytes(trainSet) + (testSet.map(datasetBytes) ?? 0))
         e.addModel(model)
         let p = model.parameterCount
-        e.add("Adam's moments", floats: 2 * p)
+        // Sharded, a rank holds the moments of its slice only: the largest slice is the bound.
+        let moments = config.shardOptimizer ? Self.shardedMoments(parameters: p, ranks: ranks) : p
+        e.add(config.shardOptimizer ? "Adam's moments (this rank's shard)" : "Adam's moments", floats: 2 * moments)
         e.add("training activations", floats: model.trainingWorkspaceFloats(rows: rowsPerRank))
         // A checkpoint is written from one buffer of parameters and moments; reading one on resume
         // holds the file and its tensors as floats at once.

@@ -5,9 +5,12 @@ import VAE
 /// update. A checksum of parameters and optimizer state compared across ranks catches the day
 /// they do not (a faulty node, a non-deterministic kernel) and names the step.
 enum ReplicaCheck {
-    static func verify(_ parameters: UnsafeMutableBufferPointer<Float>, optimizer: Adam, comm: Communicator, step: Int) throws {
+    /// `optimizer` nil: the moments are sharded (each rank holds other ones), so only the
+    /// parameters, all-gathered every step, must agree.
+    static func verify(_ parameters: UnsafeMutableBufferPointer<Float>, optimizer: Adam?, comm: Communicator, step: Int) throws {
         guard comm.size > 1 else { return }
-        let local = Int64(bitPattern: checksum(parameters) ^ (checksum(optimizer.m) &* 31) ^ (checksum(optimizer.v) &* 131))
+        let moments = optimizer.map { (checksum($0.m) &* 31) ^ (checksum($0.v) &* 131) } ?? 0
+        let local = Int64(bitPattern: checksum(parameters) ^ moments)
         let all = try comm.allgather([local])
         if let odd = all.firstIndex(where: { $0 != all[0] }) {
             throw AgreedError("replicas diverged by step \(step): rank \(odd)'s parameters or optimizer state differ from rank 0's")

@@ -76,6 +76,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var rhoInit: Float = BayesianWeights.defaultRhoInit
     /// A label left out of the training split (the test split keeps it).
     public var excludeClass: Int?
+    /// ZeRO stage 1: gradients reduce-scattered, each rank's Adam updates (and holds the moments
+    /// of) its own slice of the parameters, which are then all-gathered. Checkpoints stay whole.
+    public var shardOptimizer = false
 
     public init() {}
 
@@ -94,6 +97,21 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public func validate(source: String? = nil) throws {
         for setting in TrainSettings.all where !(try setting.accepts(self)) {
             throw setting.refusal(self, source: source)
+        }
+        // The sharded step's reduce-scatter replaces the allreduce that buckets and compression shape.
+        if shardOptimizer, gradBucketMB > 0 || gradCompression != "none" {
+            let other = gradBucketMB > 0 ? ("grad-bucket-mb", "gradBucketMB", "\(gradBucketMB)") : ("grad-compression", "gradCompression", gradCompression)
+            guard let source else {
+                throw ConfigError("--shard-optimizer expects the fused fp32 exchange beside it (no --grad-bucket-mb, --grad-compression none), got --\(other.0) \(other.2)")
+            }
+            throw ConfigError("\(source): key \"shardOptimizer\" expects the fused fp32 exchange beside it (no gradBucketMB, gradCompression none), got \"\(other.1)\": \(other.2)")
+        }
+        // The weight KL's gradient is added to the whole summed arena after the allreduce; the
+        // sharded step never holds the whole arena, so the two are not combined (yet).
+        let bayesianEntries = [encoder, decoder].contains { $0?.contains("bdense") == true || $0?.contains("bconv") == true }
+        if shardOptimizer, bayesianWeights || bayesianEntries {
+            throw ConfigError((source.map { "\($0): key \"shardOptimizer\"" } ?? "--shard-optimizer")
+                + " does not combine with Bayesian weights (the weight KL needs the whole summed gradient on every rank); drop one of them")
         }
     }
 

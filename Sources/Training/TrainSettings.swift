@@ -90,6 +90,8 @@ public enum TrainSettings {
         .optionalNumber("exclude-class", \.excludeClass, placeholder: "label", expects: "a label >= 0",
                         help: "Train without the samples of this label (the test split keeps them).",
                         accepts: { $0 >= 0 && $0 <= Int(Int32.max) }),
+        .toggle("shard-optimizer", \.shardOptimizer,
+                help: "Shard Adam over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updates and keeps the moments of 1/P of the parameters, then all-gathers them; checkpoints stay whole (default off)."),
     ]
 
     /// The setting of `--flag`, if there is one.

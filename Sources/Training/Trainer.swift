@@ -152,7 +152,7 @@ public final class Trainer {
                         ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
                 }, out: out)
                 if summary.steps % config.replicaCheckEvery == 0 {
-                    try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
+                    try ReplicaCheck.verify(model.parameters, optimizer: config.shardOptimizer ? nil : optimizer, comm: comm, step: summary.steps)
                 }
                 log.step(result, seconds: seconds, globalStep: summary.steps, epoch: epoch, stepInEpoch: s, klWeight: klWeight)
 
@@ -204,7 +204,7 @@ public final class Trainer {
             summary.stoppedBySignal = true
             if config.explain { out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)") }
         }
-        try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
+        try ReplicaCheck.verify(model.parameters, optimizer: config.shardOptimizer ? nil : optimizer, comm: comm, step: summary.steps)
         if let failure = RunEnding.failure(model: model, nonFiniteRun: nonFinite.run, steps: summary.steps, lastGoodStep: nonFinite.lastGoodStep,
                                            stoppedBySignal: summary.stoppedBySignal, lastSaved: state.lastSaved?.path, resumed: resume) {
             throw failure
@@ -239,7 +239,7 @@ public final class Trainer {
         // Everything the run will hold, against what this rank may take, before the model exists.
         let rowsPerRank = (min(config.batchSize, trainSet.count) + size - 1) / size
         _ = try comm.everyoneSucceeds("sizing the run's memory") {
-            try MemoryEstimate.training(config, model: modelConfig, rowsPerRank: rowsPerRank, trainSet: trainSet,
+            try MemoryEstimate.training(config, model: modelConfig, rowsPerRank: rowsPerRank, ranks: size, trainSet: trainSet,
                                         testSet: testSet, resume: resume).check()
         }
         let model = VAEModel(config: modelConfig, seed: config.seed)
@@ -273,8 +273,9 @@ public final class Trainer {
         } catch { throw AgreedError("\(error)") }
         let sampler = ShardedSampler(datasetCount: trainSet.count, globalBatch: config.batchSize,
                                      worldSize: size, rank: rank, seed: config.seed)
-        let optimizer = Adam(count: model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
-        let state = TrainingState(model: model, optimizer: optimizer)
+        let shard = config.shardOptimizer ? try OptimizerShard(total: model.parameterCount, ranks: size, rank: rank) : nil
+        let optimizer = Adam(count: shard?.range.count ?? model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
+        let state = TrainingState(model: model, optimizer: optimizer, shard: shard)
         let store = CheckpointStore(runDirectory: run.path, keepLast: config.keepCheckpoints)
 
         // Rank 0's parameters (or its checkpoint) become everyone's: replicas start identical.
@@ -292,6 +293,9 @@ public final class Trainer {
             + "\(sampler.stepsPerEpoch) step\(sampler.stepsPerEpoch == 1 ? "" : "s") an epoch"
             + (remainder == 0 ? "" : "; the last batch of each epoch has the remaining \(remainder) samples"))
         out("model: \(model.parameterCount) parameters; BLAS \(BLASInfo.coreName), \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s") a rank")
+        if let shard {
+            out("optimizer sharded over \(size) rank\(size == 1 ? "" : "s"): Adam's moments for \(shard.range.count) of the \(model.parameterCount) parameters on rank 0, at most \(shard.largest) on any rank")
+        }
         if resume {
             out("resuming at epoch \(position.epoch + 1), step \(position.stepInEpoch) of \(sampler.stepsPerEpoch) "
                 + "(global sample \(position.samplePosition(datasetCount: trainSet.count, batch: config.batchSize)))")

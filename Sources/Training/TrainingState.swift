@@ -10,24 +10,40 @@ import VAE
 final class TrainingState {
     let model: VAEModel
     let optimizer: Adam
+    /// Under `--shard-optimizer`: the slice of the arena `optimizer` holds moments for. The
+    /// checkpoint still holds whole moments (gathered to rank 0 to save, cut up again on restore),
+    /// so it resumes on any rank count, sharded or not.
+    let shard: OptimizerShard?
     /// Rank 0's newest write: where, its data checksum, and how long writing took.
     private(set) var lastSaved: CheckpointStore.Saved?
     /// The arithmetic settings the checkpoint resumed from was computed with, on every rank.
     private(set) var savedArithmetic: String?
 
-    init(model: VAEModel, optimizer: Adam) {
+    init(model: VAEModel, optimizer: Adam, shard: OptimizerShard? = nil) {
+        precondition(optimizer.count == (shard?.range.count ?? model.parameterCount), "TrainingState: moments do not match the shard")
         self.model = model
         self.optimizer = optimizer
+        self.shard = shard
     }
 
-    func tensors() -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
+    /// Whole-arena moments for a checkpoint: Adam's own when unsharded; sharded, buffers on rank 0
+    /// that only live while the checkpoint is written or read (the other ranks get empty ones).
+    private func wholeMoments(comm: Communicator) -> (m: FloatBuffer, v: FloatBuffer)? {
+        guard shard != nil else { return nil }
+        let n = comm.rank == 0 ? model.parameterCount : 0
+        return (FloatBuffer(count: n), FloatBuffer(count: n))
+    }
+
+    func tensors(m: UnsafeMutableBufferPointer<Float>? = nil, v: UnsafeMutableBufferPointer<Float>? = nil)
+        -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
+        let m = m ?? optimizer.m, v = v ?? optimizer.v
         func slice(_ arena: UnsafeMutableBufferPointer<Float>, _ spec: TensorSpec) -> UnsafeBufferPointer<Float> {
             UnsafeBufferPointer(rebasing: arena[spec.offset..<(spec.offset + spec.count)])
         }
         var list: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] = []
         for spec in model.layout { list.append((spec.name, spec.shape, slice(model.parameters, spec))) }
-        for spec in model.layout { list.append(("optimizer.m." + spec.name, spec.shape, slice(optimizer.m, spec))) }
-        for spec in model.layout { list.append(("optimizer.v." + spec.name, spec.shape, slice(optimizer.v, spec))) }
+        for spec in model.layout { list.append(("optimizer.m." + spec.name, spec.shape, slice(m, spec))) }
+        for spec in model.layout { list.append(("optimizer.v." + spec.name, spec.shape, slice(v, spec))) }
         return list
     }
 
@@ -51,11 +67,34 @@ final class TrainingState {
     /// Rank 0 writes; a failure to write is every rank's failure, so nobody trains on unsaved.
     func save(to store: CheckpointStore, position: TrainingPosition, comm: Communicator, config: TrainConfig,
               modelConfig: ModelConfig, datasetCount: Int, log: (String) -> Void) throws {
+        let whole = wholeMoments(comm: comm)
+        if let shard, let whole {
+            try gather(optimizer.m, into: whole.m.buffer, shard: shard, comm: comm)
+            try gather(optimizer.v, into: whole.v.buffer, shard: shard, comm: comm)
+        }
         try comm.rootDecides {
             let meta = metadata(position: position, config: config, modelConfig: modelConfig,
                                 worldSize: comm.size, datasetCount: datasetCount)
             let tag = String(format: "e%06ld-s%010ld", position.epoch, position.globalStep)
-            lastSaved = try store.save(tensors: tensors(), metadata: meta, tag: tag)
+            lastSaved = try store.save(tensors: tensors(m: whole?.m.buffer, v: whole?.v.buffer), metadata: meta, tag: tag)
+        }
+    }
+
+    private func gather(_ slice: UnsafeMutableBufferPointer<Float>, into whole: UnsafeMutableBufferPointer<Float>,
+                        shard: OptimizerShard, comm: Communicator) throws {
+        try shard.counts.withUnsafeBufferPointer { c in
+            try shard.displacements.withUnsafeBufferPointer { d in
+                try comm.gatherSlices(UnsafeBufferPointer(slice), into: whole, counts: c, displacements: d, root: 0)
+            }
+        }
+    }
+
+    private func scatter(_ whole: UnsafeMutableBufferPointer<Float>, into slice: UnsafeMutableBufferPointer<Float>,
+                         shard: OptimizerShard, comm: Communicator) throws {
+        try shard.counts.withUnsafeBufferPointer { c in
+            try shard.displacements.withUnsafeBufferPointer { d in
+                try comm.scatterSlices(UnsafeBufferPointer(whole), into: slice, counts: c, displacements: d, root: 0)
+            }
         }
     }
 
@@ -67,6 +106,7 @@ final class TrainingState {
                        sampler: ShardedSampler, log: (String) -> Void) throws -> TrainingPosition {
         var header = [Int64](repeating: 0, count: 5)  // found, epoch, step in epoch, global step, adam step
         var arithmetic = ""
+        let whole = wholeMoments(comm: comm)
         try comm.rootDecides {
             guard let loaded = try store.loadNewestValid(warn: { log("warning: \($0)") }) else {
                 // Starting over would write its checkpoints over these, under the same names.
@@ -78,7 +118,7 @@ final class TrainingState {
                 log("warning: no checkpoint in \(store.directory); starting from the beginning")
                 return
             }
-            let position = try install(loaded, modelConfig: modelConfig, sampler: sampler)
+            let position = try install(loaded, modelConfig: modelConfig, sampler: sampler, m: whole?.m.buffer, v: whole?.v.buffer)
             log("resuming from \(loaded.path)")
             arithmetic = loaded.metadata[ArithmeticSettings.metadataKey] ?? ""
             header = [1, Int64(position.epoch), Int64(position.stepInEpoch), Int64(position.globalStep), Int64(optimizer.step)]
@@ -88,8 +128,13 @@ final class TrainingState {
         arithmetic = try comm.broadcast(string: arithmetic, root: 0)
         savedArithmetic = arithmetic.isEmpty ? nil : arithmetic
         try comm.broadcast(model.parameters, root: 0)
-        try comm.broadcast(optimizer.m, root: 0)
-        try comm.broadcast(optimizer.v, root: 0)
+        if let shard, let whole {
+            try scatter(whole.m.buffer, into: optimizer.m, shard: shard, comm: comm)
+            try scatter(whole.v.buffer, into: optimizer.v, shard: shard, comm: comm)
+        } else {
+            try comm.broadcast(optimizer.m, root: 0)
+            try comm.broadcast(optimizer.v, root: 0)
+        }
         optimizer.step = Int(header[4])
         return TrainingPosition(epoch: Int(header[1]), stepInEpoch: Int(header[2]), globalStep: Int(header[3]))
     }
@@ -100,7 +145,10 @@ final class TrainingState {
     static let maximumPosition = 1 << 53
 
     /// Copies a verified checkpoint into the arenas after checking it belongs to this model.
-    func install(_ loaded: LoadedCheckpoint, modelConfig: ModelConfig, sampler: ShardedSampler) throws -> TrainingPosition {
+    /// `m`, `v`: where the whole moments go (Adam's own when nil, i.e. unsharded).
+    func install(_ loaded: LoadedCheckpoint, modelConfig: ModelConfig, sampler: ShardedSampler,
+                 m: UnsafeMutableBufferPointer<Float>? = nil, v: UnsafeMutableBufferPointer<Float>? = nil) throws -> TrainingPosition {
+        let m = m ?? optimizer.m, v = v ?? optimizer.v
         let meta = loaded.metadata
         guard let saved = meta["model_config"] else {
             throw ConfigError("\(loaded.path): not an mpivae checkpoint (no model_config in its metadata)")
@@ -111,8 +159,8 @@ final class TrainingState {
         }
         for spec in model.layout {
             try copy(loaded, spec.name, spec, into: model.parameters)
-            try copy(loaded, "optimizer.m." + spec.name, spec, into: optimizer.m)
-            try copy(loaded, "optimizer.v." + spec.name, spec, into: optimizer.v)
+            try copy(loaded, "optimizer.m." + spec.name, spec, into: m)
+            try copy(loaded, "optimizer.v." + spec.name, spec, into: v)
         }
         func int(_ key: String) throws -> Int {
             guard let text = meta[key], let v = Int(text), v >= 0, v <= Self.maximumPosition else {

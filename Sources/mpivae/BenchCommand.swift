@@ -34,6 +34,12 @@ struct BenchCommand: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Without --checkpoint: training steps on the real data that make the trained state.")
     var warmupSteps: Int = TrainedStateBenchmark.defaultWarmupSteps
+    @Flag(help: "Measure what the scaling model needs (compute at several batches, Adam, allreduce / reduce-scatter / all-gather at several sizes on this job's transport, the step with each exchange option), check the model against the measured steps and print its predictions for 8 to 512 ranks; nothing else is run.")
+    var predict = false
+    @Option(help: "With --predict: per-rank batches whose compute is measured.") var predictBatches: String = "16,32,64,128,256"
+    @Option(help: "With --predict: the fixed global batch of the strong-scaling table.") var globalBatch: Int = 4096
+    @Option(help: "With --predict: networks to predict for, RATE:LATENCY in Gbit/s and microseconds.") var links: String = "10:25,100:5"
+    @Option(help: "With --predict: the bucket size of the buckets option, MiB.") var bucketMb: Double = 1
     @OptionGroup var subnormals: SubnormalOption
 
     func run() throws {
@@ -50,6 +56,25 @@ struct BenchCommand: ParsableCommand {
         BLASInfo.setThreads(1)
         try JobStart.initializeMPI(command: "bench", stallTimeout: nil)
         let comm = Communicator.world
+        if predict {
+            let parts = predictBatches.split(separator: ",", omittingEmptySubsequences: false)
+            let batches = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.sorted()
+            guard !parts.isEmpty, batches.count == parts.count, batches.allSatisfy({ (1...4096).contains($0) }) else {
+                throw ConfigError("--predict-batches expects comma-separated batches from 1 to 4096 such as 16,32,64, got \(predictBatches)")
+            }
+            let specs = try LinkSpec.parseList(links, flag: "links")
+            guard (1...(1 << 24)).contains(globalBatch) else { throw ConfigError("--global-batch expects a whole number from 1 to \(1 << 24), got \(globalBatch)") }
+            guard bucketMb.isFinite, bucketMb > 0, bucketMb <= 4096 else { throw ConfigError("--bucket-mb expects a size in MiB above 0 and at most 4096, got \(bucketMb)") }
+            let measured = try ScalingMeasurement.run(comm: comm, batches: batches, stepBatch: batchSize, bucketMB: bucketMb)
+            guard comm.rank == 0 else { return }
+            if json {
+                let bytes = try JSONSerialization.data(withJSONObject: try jsonObject(measured), options: [.sortedKeys, .prettyPrinted])
+                print(String(decoding: bytes, as: UTF8.self))
+            } else {
+                ScalingReport.lines(measured, links: specs, globalBatch: globalBatch, batchPerRank: batchSize).forEach { print($0) }
+            }
+            return
+        }
         var config = TrainConfig()
         config.batchSize = batchSize
         config.architecture = architecture
