@@ -46,38 +46,67 @@ public struct ConvGeometry: Equatable, Sendable {
 /// sample.
 ///
 /// Both directions go one image plane (c, n) at a time through a zero-bordered copy of it, which
-/// stays in L1: the padding then needs no bounds logic, and each kernel offset (i, j) is one loop
+/// stays in L1: the padding then needs no bounds logic, and each kernel offset (i, j) is one pass
 /// over the plane's output positions. Walking row by row instead, as a textbook im2col does, a
 /// 7-pixel-wide stride-2 output spends more on loop set-up and short memsets than on the copy.
-/// The two buffers are made once here, so unfolding allocates nothing.
+/// The buffers are made once here, so unfolding allocates nothing.
 public final class Im2Col {
+    /// How one kernel offset's output rows are moved.
+    enum Path: Equatable, CaseIterable {
+        /// One indexed load or add per output position (any stride).
+        case table
+        /// A contiguous copy per output row (stride 1, rows long enough for the library's copy).
+        case rows
+        /// Stride 1 or 2 and rows of at most 16 outputs: one vector of 8 or 16 per output row,
+        /// the stride-2 pixels picked out of a vector twice as wide.
+        case vector
+    }
+
     public let geometry: ConvGeometry
-    /// One image plane with `padding` zeros on every side: `paddedHeight x paddedWidth`.
+    let path: Path
+    /// One image plane with `padding` zeros on every side, `paddedWidth` a row, then `slack`
+    /// zeros that vector reads and (zero-valued) vector adds past the last row may touch.
     private let plane: UnsafeMutablePointer<Float>
     private let planeCount: Int
+    private static let slack = 64
     /// offsets[oh·outWidth + ow] = oh·stride·paddedWidth + ow·stride: where output position
     /// (oh, ow) reads the padded plane for kernel offset (0, 0); offset (i, j) adds i·paddedWidth + j.
     private let offsets: UnsafeMutablePointer<Int>
-    /// Stride 1 and rows long enough for a vector loop: one contiguous copy per output row beats
-    /// the table's indexed loads.
-    let copiesRows: Bool
 
     public convenience init(geometry g: ConvGeometry) {
-        self.init(geometry: g, copiesRows: g.stride == 1 && g.outWidth >= 16)
+        let path: Path
+        if (g.stride == 1 || g.stride == 2) && g.outWidth <= 16 {
+            path = .vector
+        } else if g.stride == 1 {
+            path = .rows
+        } else {
+            path = .table
+        }
+        self.init(geometry: g, path: path)
     }
 
-    init(geometry g: ConvGeometry, copiesRows: Bool) {
+    /// `path` must suit the geometry (`supports`).
+    init(geometry g: ConvGeometry, path: Path) {
+        precondition(Self.supports(path, g), "Im2Col: \(path) cannot unfold \(g)")
         geometry = g
-        self.copiesRows = copiesRows
+        self.path = path
         let pw = g.width + 2 * g.padding
         planeCount = (g.height + 2 * g.padding) * pw
-        plane = .allocate(capacity: max(1, planeCount))
-        plane.initialize(repeating: 0, count: max(1, planeCount))
+        plane = .allocate(capacity: planeCount + Self.slack)
+        plane.initialize(repeating: 0, count: planeCount + Self.slack)
         let positions = g.outPositions
         offsets = .allocate(capacity: max(1, positions))
         offsets.initialize(repeating: 0, count: max(1, positions))
         for oh in 0..<g.outHeight {
             for ow in 0..<g.outWidth { offsets[oh * g.outWidth + ow] = oh * g.stride * pw + ow * g.stride }
+        }
+    }
+
+    static func supports(_ path: Path, _ g: ConvGeometry) -> Bool {
+        switch path {
+        case .table: return true
+        case .rows: return g.stride == 1
+        case .vector: return (g.stride == 1 || g.stride == 2) && g.outWidth <= 16
         }
     }
 
@@ -94,7 +123,7 @@ public final class Im2Col {
         let g = geometry
         let p = g.padding, W = g.width, H = g.height, kh = g.kernelHeight, kw = g.kernelWidth
         let oH = g.outHeight, oW = g.outWidth, P = oH * oW
-        let pw = W + 2 * p
+        let pw = W + 2 * p, s = g.stride
         let columns = rows * P
         let plane = self.plane, offsets = self.offsets
         // The border stays zero: only the interior is rewritten below.
@@ -103,14 +132,30 @@ public final class Im2Col {
             for n in 0..<rows {
                 let image = x + c * channelStride + n * sampleStride
                 for h in 0..<H { (plane + (h + p) * pw + p).update(from: image + h * W, count: W) }
+                // A vector store writes up to 15 entries past its output row, into rows or samples
+                // of the same patch row that are written later; rows whose vector would reach past
+                // the patch row's last column are copied one by one.
+                let vectorRows = vectorRowCount(sample: n, columns: columns)
                 var dst = col + c * kh * kw * columns + n * P
                 for i in 0..<kh {
                     for j in 0..<kw {
                         let src = plane + i * pw + j
-                        if copiesRows {
-                            for oh in 0..<oH { (dst + oh * oW).update(from: src + oh * pw, count: oW) }
-                        } else {
+                        switch path {
+                        case .table:
                             for q in 0..<P { dst[q] = src[offsets[q]] }
+                        case .rows:
+                            for oh in 0..<oH { (dst + oh * oW).update(from: src + oh * pw, count: oW) }
+                        case .vector:
+                            let full = vectorRows
+                            if oW <= 8 {
+                                for oh in 0..<full { Self.store8(Self.read8(src + oh * s * pw, stride: s), dst + oh * oW) }
+                            } else {
+                                for oh in 0..<full { Self.store16(Self.read16(src + oh * s * pw, stride: s), dst + oh * oW) }
+                            }
+                            for oh in full..<oH {
+                                let d = dst + oh * oW, r = src + oh * s * pw
+                                for ow in 0..<oW { d[ow] = r[ow * s] }
+                            }
                         }
                         dst += columns
                     }
@@ -128,24 +173,50 @@ public final class Im2Col {
         let g = geometry
         let p = g.padding, W = g.width, H = g.height, kh = g.kernelHeight, kw = g.kernelWidth
         let oH = g.outHeight, oW = g.outWidth, P = oH * oW
-        let pw = W + 2 * p
+        let pw = W + 2 * p, s = g.stride
         let columns = rows * P
         let plane = self.plane, offsets = self.offsets
         for c in 0..<g.channels {
             for n in 0..<rows {
                 // What lands on the border is padding's share and is dropped with it.
                 plane.update(repeating: 0, count: planeCount)
+                // A vector read takes up to 15 entries past its output row; rows whose vector
+                // would reach past the patch row's last column are added one by one.
+                let vectorRows = vectorRowCount(sample: n, columns: columns)
                 var src = col + c * kh * kw * columns + n * P
                 for i in 0..<kh {
                     for j in 0..<kw {
                         let dst = plane + i * pw + j
-                        if copiesRows {
-                            for oh in 0..<oH {
-                                let d = dst + oh * pw, s = src + oh * oW
-                                for ow in 0..<oW { d[ow] += s[ow] }
-                            }
-                        } else {
+                        switch path {
+                        case .table:
                             for q in 0..<P { dst[offsets[q]] += src[q] }
+                        case .rows:
+                            for oh in 0..<oH {
+                                let d = dst + oh * pw, r = src + oh * oW
+                                for ow in 0..<oW { d[ow] += r[ow] }
+                            }
+                        case .vector:
+                            // Lanes past the row add −0, which leaves every float as it was (+0
+                            // would turn a −0 into +0), so the sums stay those of the table path.
+                            let full = vectorRows
+                            if oW <= 8 {
+                                let keep = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8(repeating: Int32(oW))
+                                for oh in 0..<full {
+                                    let v = Self.load8(src + oh * oW).replacing(with: -0.0, where: .!keep)
+                                    Self.add8(v, into: dst + oh * s * pw, stride: s)
+                                }
+                            } else {
+                                let keep = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+                                    .< SIMD16(repeating: Int32(oW))
+                                for oh in 0..<full {
+                                    let v = Self.load16(src + oh * oW).replacing(with: -0.0, where: .!keep)
+                                    Self.add16(v, into: dst + oh * s * pw, stride: s)
+                                }
+                            }
+                            for oh in full..<oH {
+                                let d = dst + oh * s * pw, r = src + oh * oW
+                                for ow in 0..<oW { d[ow * s] += r[ow] }
+                            }
                         }
                         src += columns
                     }
@@ -153,6 +224,73 @@ public final class Im2Col {
                 let image = x + c * channelStride + n * sampleStride
                 for h in 0..<H { (image + h * W).update(from: plane + (h + p) * pw + p, count: W) }
             }
+        }
+    }
+
+    /// Output rows 0..<result of sample `sample` whose vector (8 or 16 entries) ends inside a
+    /// patch row of `columns` entries.
+    @inline(__always) private func vectorRowCount(sample n: Int, columns: Int) -> Int {
+        let oH = geometry.outHeight, oW = geometry.outWidth
+        let width = oW <= 8 ? 8 : 16
+        // Row oh fits when n·P + oh·oW + width <= columns.
+        let room = columns - width - n * oH * oW
+        return room < 0 ? 0 : Swift.min(oH, room / oW + 1)
+    }
+
+    // Unaligned vector loads and stores, and the stride-2 gather and scatter-add as even lanes of
+    // a vector twice as wide.
+
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always) static func load32(_ p: UnsafePointer<Float>) -> SIMD32<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self)
+    }
+
+    @inline(__always) static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
+    @inline(__always) static func store32(_ v: SIMD32<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD32<Float>.self)
+    }
+
+    /// r[0], r[s], …, r[7·s] for s 1 or 2.
+    @inline(__always) static func read8(_ r: UnsafePointer<Float>, stride s: Int) -> SIMD8<Float> {
+        s == 1 ? load8(r) : load16(r).evenHalf
+    }
+
+    @inline(__always) static func read16(_ r: UnsafePointer<Float>, stride s: Int) -> SIMD16<Float> {
+        s == 1 ? load16(r) : load32(r).evenHalf
+    }
+
+    /// d[k·s] += v[k] for s 1 or 2 (the odd lanes in between get −0).
+    @inline(__always) static func add8(_ v: SIMD8<Float>, into d: UnsafeMutablePointer<Float>, stride s: Int) {
+        if s == 1 {
+            store8(load8(d) + v, d)
+        } else {
+            var w = SIMD16<Float>(repeating: -0.0)
+            w.evenHalf = v
+            store16(load16(d) + w, d)
+        }
+    }
+
+    @inline(__always) static func add16(_ v: SIMD16<Float>, into d: UnsafeMutablePointer<Float>, stride s: Int) {
+        if s == 1 {
+            store16(load16(d) + v, d)
+        } else {
+            var w = SIMD32<Float>(repeating: -0.0)
+            w.evenHalf = v
+            store32(load32(d) + w, d)
         }
     }
 }

@@ -13,6 +13,11 @@ final class Im2ColTests: XCTestCase {
         ConvGeometry(channels: 1, height: 10, width: 12, kernel: 5, stride: 1, padding: 0),
         ConvGeometry(channels: 2, height: 7, width: 7, kernelHeight: 2, kernelWidth: 3, stride: 2, padding: 0),
         ConvGeometry(channels: 1, height: 5, width: 5, kernel: 1, stride: 1, padding: 0),
+        ConvGeometry(channels: 2, height: 28, width: 28, kernel: 4, stride: 2, padding: 1),
+        ConvGeometry(channels: 2, height: 12, width: 12, kernel: 3, stride: 1, padding: 1),
+        ConvGeometry(channels: 3, height: 7, width: 7, kernel: 3, stride: 2, padding: 0),
+        ConvGeometry(channels: 2, height: 3, width: 3, kernel: 3, stride: 1, padding: 0),
+        ConvGeometry(channels: 1, height: 20, width: 33, kernel: 3, stride: 2, padding: 1),
     ]
 
     /// Every (channel, sample) element of `x` at `c·channelStride + n·sampleStride + h·w + w`.
@@ -46,8 +51,7 @@ final class Im2ColTests: XCTestCase {
     }
 
     func testUnfoldAndFoldMatchTheDefinitionBitForBit() {
-        let rows = 3
-        for g in geometries {
+        for rows in [1, 3] { for g in geometries {
             let count = g.channels * rows * g.inPositions
             // Channel-major [c, n, h, w] as the layers keep images, and sample-major [n, c, h, w].
             for (cs, ss) in [(rows * g.inPositions, g.inPositions), (g.inPositions, g.channels * g.inPositions)] {
@@ -56,9 +60,9 @@ final class Im2ColTests: XCTestCase {
                 let colValues = (0..<colCount).map { Float(($0 * 104_729) % 97) / 29 - 1.7 }
                 let expectedCol = reference(g, rows: rows, cs: cs, ss: ss, x: x)
                 let expectedImage = referenceFold(g, rows: rows, cs: cs, ss: ss, col: colValues, count: count)
-                for copiesRows in [false, true] where !copiesRows || g.stride == 1 {
-                    let unfolding = Im2Col(geometry: g, copiesRows: copiesRows)
-                    let what = "\(g) copiesRows \(copiesRows) strides \(cs), \(ss)"
+                for path in Im2Col.Path.allCases where Im2Col.supports(path, g) {
+                    let unfolding = Im2Col(geometry: g, path: path)
+                    let what = "\(g) \(path), \(rows) rows, strides \(cs), \(ss)"
                     // Poisoned outputs: every entry must be written, padding included.
                     var col = [Float](repeating: .nan, count: colCount)
                     x.withUnsafeBufferPointer { xp in
@@ -77,5 +81,5 @@ final class Im2ColTests: XCTestCase {
                 }
             }
         }
-    }
+    } }
 }
