@@ -58,12 +58,15 @@ public final class Im2Col {
         /// A contiguous copy per output row (stride 1, rows long enough for the library's copy).
         case rows
         /// Stride 1 or 2 and rows of at most 16 outputs: one vector of 8 or 16 per output row,
-        /// the stride-2 pixels picked out of a vector twice as wide.
+        /// the stride-2 pixels picked out of a vector twice as wide. Fold takes it at stride 1
+        /// only: putting a stride-2 row back between the lanes it skips compiled to a round trip
+        /// through the stack each row, three times slower than the table.
         case vector
     }
 
     public let geometry: ConvGeometry
     let path: Path
+    var foldPath: Path { path == .vector && geometry.stride != 1 ? .table : path }
     /// One image plane with `padding` zeros on every side, `paddedWidth` a row, then `slack`
     /// zeros that vector reads and (zero-valued) vector adds past the last row may touch.
     private let plane: UnsafeMutablePointer<Float>
@@ -187,7 +190,7 @@ public final class Im2Col {
                 for i in 0..<kh {
                     for j in 0..<kw {
                         let dst = plane + i * pw + j
-                        switch path {
+                        switch foldPath {
                         case .table:
                             for q in 0..<P { dst[offsets[q]] += src[q] }
                         case .rows:
@@ -196,26 +199,27 @@ public final class Im2Col {
                                 for ow in 0..<oW { d[ow] += r[ow] }
                             }
                         case .vector:
-                            // Lanes past the row add −0, which leaves every float as it was (+0
-                            // would turn a −0 into +0), so the sums stay those of the table path.
+                            // Stride 1 only (see `foldPath`). Lanes past the row add −0, which
+                            // leaves every float as it was (+0 would turn a −0 into +0), so the
+                            // sums stay those of the table path.
                             let full = vectorRows
                             if oW <= 8 {
-                                let keep = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .< SIMD8(repeating: Int32(oW))
+                                let drop = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8(repeating: Int32(oW))
                                 for oh in 0..<full {
-                                    let v = Self.load8(src + oh * oW).replacing(with: -0.0, where: .!keep)
-                                    Self.add8(v, into: dst + oh * s * pw, stride: s)
+                                    let d = dst + oh * pw
+                                    Self.store8(Self.load8(d) + Self.load8(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             } else {
-                                let keep = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-                                    .< SIMD16(repeating: Int32(oW))
+                                let drop = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+                                    .>= SIMD16(repeating: Int32(oW))
                                 for oh in 0..<full {
-                                    let v = Self.load16(src + oh * oW).replacing(with: -0.0, where: .!keep)
-                                    Self.add16(v, into: dst + oh * s * pw, stride: s)
+                                    let d = dst + oh * pw
+                                    Self.store16(Self.load16(d) + Self.load16(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             }
                             for oh in full..<oH {
-                                let d = dst + oh * s * pw, r = src + oh * oW
-                                for ow in 0..<oW { d[ow * s] += r[ow] }
+                                let d = dst + oh * pw, r = src + oh * oW
+                                for ow in 0..<oW { d[ow] += r[ow] }
                             }
                         }
                         src += columns
@@ -237,8 +241,8 @@ public final class Im2Col {
         return room < 0 ? 0 : Swift.min(oH, room / oW + 1)
     }
 
-    // Unaligned vector loads and stores, and the stride-2 gather and scatter-add as even lanes of
-    // a vector twice as wide.
+    // Unaligned vector loads and stores, and the stride-2 read as the even lanes of a vector twice
+    // as wide.
 
     @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -260,10 +264,6 @@ public final class Im2Col {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    @inline(__always) static func store32(_ v: SIMD32<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD32<Float>.self)
-    }
-
     /// r[0], r[s], …, r[7·s] for s 1 or 2.
     @inline(__always) static func read8(_ r: UnsafePointer<Float>, stride s: Int) -> SIMD8<Float> {
         s == 1 ? load8(r) : load16(r).evenHalf
@@ -271,26 +271,5 @@ public final class Im2Col {
 
     @inline(__always) static func read16(_ r: UnsafePointer<Float>, stride s: Int) -> SIMD16<Float> {
         s == 1 ? load16(r) : load32(r).evenHalf
-    }
-
-    /// d[k·s] += v[k] for s 1 or 2 (the odd lanes in between get −0).
-    @inline(__always) static func add8(_ v: SIMD8<Float>, into d: UnsafeMutablePointer<Float>, stride s: Int) {
-        if s == 1 {
-            store8(load8(d) + v, d)
-        } else {
-            var w = SIMD16<Float>(repeating: -0.0)
-            w.evenHalf = v
-            store16(load16(d) + w, d)
-        }
-    }
-
-    @inline(__always) static func add16(_ v: SIMD16<Float>, into d: UnsafeMutablePointer<Float>, stride s: Int) {
-        if s == 1 {
-            store16(load16(d) + v, d)
-        } else {
-            var w = SIMD32<Float>(repeating: -0.0)
-            w.evenHalf = v
-            store32(load32(d) + w, d)
-        }
     }
 }
