@@ -58,15 +58,19 @@ public final class Im2Col {
         /// A contiguous copy per output row (stride 1, rows long enough for the library's copy).
         case rows
         /// Stride 1 or 2 and rows of at most 16 outputs: one vector of 8 or 16 per output row,
-        /// the stride-2 pixels picked out of a vector twice as wide. Fold takes it at stride 1
-        /// only: putting a stride-2 row back between the lanes it skips compiled to a round trip
-        /// through the stack each row, three times slower than the table.
+        /// the stride-2 pixels picked out of a vector twice as wide; fold adds stride-2 rows into
+        /// the plane split by parity (putting them back between the lanes they skip, in a vector
+        /// twice as wide, compiled to a round trip through the stack each row).
         case vector
     }
 
     public let geometry: ConvGeometry
     let path: Path
-    var foldPath: Path { path == .vector && geometry.stride != 1 ? .table : path }
+    /// Stride-2 vector folds add into the plane split by row and column parity (four sub-planes
+    /// of `halfHeight x halfWidth` after one another, then `slack`), where a stride-2 output row
+    /// lands on consecutive floats; interleaved back into the image at the end of each plane.
+    private let phases: UnsafeMutablePointer<Float>?
+    private let halfHeight: Int, halfWidth: Int
     /// One image plane with `padding` zeros on every side, `paddedWidth` a row, then `slack`
     /// zeros that vector reads and (zero-valued) vector adds past the last row may touch.
     private let plane: UnsafeMutablePointer<Float>
@@ -97,6 +101,15 @@ public final class Im2Col {
         planeCount = (g.height + 2 * g.padding) * pw
         plane = .allocate(capacity: planeCount + Self.slack)
         plane.initialize(repeating: 0, count: planeCount + Self.slack)
+        halfHeight = (g.height + 2 * g.padding + 1) / 2
+        halfWidth = (pw + 1) / 2
+        if path == .vector && g.stride == 2 {
+            let count = 4 * halfHeight * halfWidth + Self.slack
+            phases = .allocate(capacity: count)
+            phases!.initialize(repeating: 0, count: count)
+        } else {
+            phases = nil
+        }
         let positions = g.outPositions
         offsets = .allocate(capacity: max(1, positions))
         offsets.initialize(repeating: 0, count: max(1, positions))
@@ -116,6 +129,7 @@ public final class Im2Col {
     deinit {
         plane.deallocate()
         offsets.deallocate()
+        phases?.deallocate()
     }
 
     /// col[(c·kh + i)·kw + j, (n·outH + oh)·outW + ow] = x(c, n, oh·s − p + i, ow·s − p + j), or 0
@@ -182,7 +196,9 @@ public final class Im2Col {
         for c in 0..<g.channels {
             for n in 0..<rows {
                 // What lands on the border is padding's share and is dropped with it.
-                plane.update(repeating: 0, count: planeCount)
+                let phased = phases != nil
+                let hh = halfHeight, hw = halfWidth
+                if let phases { phases.update(repeating: 0, count: 4 * hh * hw) } else { plane.update(repeating: 0, count: planeCount) }
                 // A vector read takes up to 15 entries past its output row; rows whose vector
                 // would reach past the patch row's last column are added one by one.
                 let vectorRows = vectorRowCount(sample: n, columns: columns)
@@ -190,7 +206,7 @@ public final class Im2Col {
                 for i in 0..<kh {
                     for j in 0..<kw {
                         let dst = plane + i * pw + j
-                        switch foldPath {
+                        switch path {
                         case .table:
                             for q in 0..<P { dst[offsets[q]] += src[q] }
                         case .rows:
@@ -199,26 +215,32 @@ public final class Im2Col {
                                 for ow in 0..<oW { d[ow] += r[ow] }
                             }
                         case .vector:
-                            // Stride 1 only (see `foldPath`). Lanes past the row add −0, which
-                            // leaves every float as it was (+0 would turn a −0 into +0), so the
-                            // sums stay those of the table path.
+                            // Output (oh, ow) of offset (i, j) lands on padded pixel (oh·s + i,
+                            // ow·s + j): at stride 1 on the plane's row oh + i, at stride 2 on row
+                            // oh + i/2 of the sub-plane of parity (i % 2, j % 2). Either way a
+                            // row is consecutive floats. Lanes past the row add −0, which leaves
+                            // every float as it was (+0 would turn a −0 into +0), so the sums
+                            // stay those of the table path.
+                            let base = phased
+                                ? phases! + ((i & 1) * 2 + (j & 1)) * hh * hw + (i >> 1) * hw + (j >> 1) : dst
+                            let rowStride = phased ? hw : pw
                             let full = vectorRows
                             if oW <= 8 {
                                 let drop = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8(repeating: Int32(oW))
                                 for oh in 0..<full {
-                                    let d = dst + oh * pw
+                                    let d = base + oh * rowStride
                                     Self.store8(Self.load8(d) + Self.load8(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             } else {
                                 let drop = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
                                     .>= SIMD16(repeating: Int32(oW))
                                 for oh in 0..<full {
-                                    let d = dst + oh * pw
+                                    let d = base + oh * rowStride
                                     Self.store16(Self.load16(d) + Self.load16(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             }
                             for oh in full..<oH {
-                                let d = dst + oh * pw, r = src + oh * oW
+                                let d = base + oh * rowStride, r = src + oh * oW
                                 for ow in 0..<oW { d[ow] += r[ow] }
                             }
                         }
@@ -226,7 +248,20 @@ public final class Im2Col {
                     }
                 }
                 let image = x + c * channelStride + n * sampleStride
-                for h in 0..<H { (image + h * W).update(from: plane + (h + p) * pw + p, count: W) }
+                if let phases {
+                    for h in 0..<H {
+                        let hp = h + p
+                        let even = phases + ((hp & 1) * 2) * hh * hw + (hp >> 1) * hw
+                        let odd = even + hh * hw
+                        let row = image + h * W
+                        for w in 0..<W {
+                            let wp = w + p
+                            row[w] = (wp & 1 == 0 ? even : odd)[wp >> 1]
+                        }
+                    }
+                } else {
+                    for h in 0..<H { (image + h * W).update(from: plane + (h + p) * pw + p, count: W) }
+                }
             }
         }
     }
