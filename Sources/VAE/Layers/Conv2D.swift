@@ -52,7 +52,8 @@ final class Conv2DLayer: Layer {
     let activation: Activation?
     let input: UnsafeMutablePointer<Float>
     let output: UnsafeMutablePointer<Float>
-    let weight, bias, weightGrad, biasGrad: UnsafeMutablePointer<Float>
+    let tensors: WeightAndBias
+    let unfolding: Im2Col
     /// The unfolded input of the last forward, kept for the weight gradient.
     let col: UnsafeMutablePointer<Float>
     let dcol: UnsafeMutablePointer<Float>
@@ -64,10 +65,8 @@ final class Conv2DLayer: Layer {
         activation = d.activation
         input = b.input
         output = b.arena.make(b.rows * d.output.count)
-        weight = b.parameters + b.offsets[0]
-        bias = b.parameters + b.offsets[1]
-        weightGrad = b.gradients + b.offsets[0]
-        biasGrad = b.gradients + b.offsets[1]
+        tensors = b.weightAndBias()
+        unfolding = Im2Col(geometry: g)
         col = b.arena.make(b.rows * g.patchSize * g.outPositions)
         dcol = b.scratch
     }
@@ -75,14 +74,13 @@ final class Conv2DLayer: Layer {
     func forward(rows: Int, productsOnly: Bool) {
         let n = rows * g.outPositions
         if !productsOnly {
-            Im2Col.im2col(input, geometry: g, rows: rows, channelStride: rows * g.inPositions,
-                          sampleStride: g.inPositions, col: col)
+            unfolding.unfold(input, rows: rows, channelStride: rows * g.inPositions, sampleStride: g.inPositions, into: col)
         }
         // Y[out, n] = W[out, patch] · col[patch, n]
         Gemm.sgemm(transA: false, transB: false, m: outChannels, n: n, k: g.patchSize,
-                   alpha: 1, a: weight, lda: g.patchSize, b: col, ldb: n, beta: 0, c: output, ldc: n)
+                   alpha: 1, a: tensors.weight, lda: g.patchSize, b: col, ldb: n, beta: 0, c: output, ldc: n)
         if !productsOnly {
-            ChannelKernels.biasActivate(output, rows: outChannels, cols: n, bias: bias, activation: activation)
+            ChannelKernels.biasActivate(output, rows: outChannels, cols: n, bias: tensors.bias, activation: activation)
         }
     }
 
@@ -91,20 +89,19 @@ final class Conv2DLayer: Layer {
         let n = rows * g.outPositions
         if !productsOnly && !biasGradientDone {
             ChannelKernels.backward(dy, output: output, rows: outChannels, cols: n, activation: activation,
-                                    biasGrad: parameterGradients ? biasGrad : nil)
+                                    biasGrad: parameterGradients ? tensors.biasGradient : nil)
         }
         if parameterGradients {
             // dW[out, patch] = dY[out, n] · col[patch, n]^T
             Gemm.sgemm(transA: false, transB: true, m: outChannels, n: g.patchSize, k: n,
-                       alpha: 1, a: dy, lda: n, b: col, ldb: n, beta: 0, c: weightGrad, ldc: g.patchSize)
+                       alpha: 1, a: dy, lda: n, b: col, ldb: n, beta: 0, c: tensors.weightGradient, ldc: g.patchSize)
         }
         guard let dx = gradInput else { return }
         // dcol[patch, n] = W[out, patch]^T · dY[out, n], folded back onto the input.
         Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: n, k: outChannels,
-                   alpha: 1, a: weight, lda: g.patchSize, b: dy, ldb: n, beta: 0, c: dcol, ldc: n)
+                   alpha: 1, a: tensors.weight, lda: g.patchSize, b: dy, ldb: n, beta: 0, c: dcol, ldc: n)
         if !productsOnly {
-            Im2Col.col2im(dcol, geometry: g, rows: rows, channelStride: rows * g.inPositions,
-                          sampleStride: g.inPositions, image: dx)
+            unfolding.fold(dcol, rows: rows, channelStride: rows * g.inPositions, sampleStride: g.inPositions, into: dx)
         }
     }
 }

@@ -68,7 +68,8 @@ final class ConvTranspose2DLayer: Layer {
     let activation: Activation?
     let input: UnsafeMutablePointer<Float>
     let output: UnsafeMutablePointer<Float>
-    let weight, bias, weightGrad, biasGrad: UnsafeMutablePointer<Float>
+    let tensors: WeightAndBias
+    let unfolding: Im2Col
     let col: UnsafeMutablePointer<Float>
     var columnBiasGradient: UnsafeMutablePointer<Float>? { nil }
 
@@ -79,10 +80,8 @@ final class ConvTranspose2DLayer: Layer {
         activation = d.activation
         input = b.input
         output = b.arena.make(b.rows * d.output.count)
-        weight = b.parameters + b.offsets[0]
-        bias = b.parameters + b.offsets[1]
-        weightGrad = b.gradients + b.offsets[0]
-        biasGrad = b.gradients + b.offsets[1]
+        tensors = b.weightAndBias()
+        unfolding = Im2Col(geometry: g)
         // Forward needs nothing of it afterwards: the unfolded matrix is scratch both ways.
         col = b.scratch
     }
@@ -91,12 +90,12 @@ final class ConvTranspose2DLayer: Layer {
         let n = rows * inPositions
         // col[out·k·k, n] = W[in, out·k·k]^T · X[in, n]
         Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: n, k: inChannels,
-                   alpha: 1, a: weight, lda: g.patchSize, b: input, ldb: n, beta: 0, c: col, ldc: n)
+                   alpha: 1, a: tensors.weight, lda: g.patchSize, b: input, ldb: n, beta: 0, c: col, ldc: n)
         if productsOnly { return }
         let outPositions = g.inPositions
-        Im2Col.col2im(col, geometry: g, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions,
-                      image: output)
-        ChannelKernels.biasActivate(output, rows: g.channels, cols: rows * outPositions, bias: bias, activation: activation)
+        unfolding.fold(col, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions, into: output)
+        ChannelKernels.biasActivate(output, rows: g.channels, cols: rows * outPositions, bias: tensors.bias,
+                                    activation: activation)
     }
 
     func backward(rows: Int, gradOutput dy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
@@ -106,20 +105,19 @@ final class ConvTranspose2DLayer: Layer {
         if !productsOnly {
             if !biasGradientDone {
                 ChannelKernels.backward(dy, output: output, rows: g.channels, cols: rows * outPositions,
-                                        activation: activation, biasGrad: parameterGradients ? biasGrad : nil)
+                                        activation: activation, biasGrad: parameterGradients ? tensors.biasGradient : nil)
             }
-            Im2Col.im2col(dy, geometry: g, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions,
-                          col: col)
+            unfolding.unfold(dy, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions, into: col)
         }
         if parameterGradients {
             // dW[in, out·k·k] = X[in, n] · dcol[out·k·k, n]^T
             Gemm.sgemm(transA: false, transB: true, m: inChannels, n: g.patchSize, k: n,
-                       alpha: 1, a: input, lda: n, b: col, ldb: n, beta: 0, c: weightGrad, ldc: g.patchSize)
+                       alpha: 1, a: input, lda: n, b: col, ldb: n, beta: 0, c: tensors.weightGradient, ldc: g.patchSize)
         }
         if let dx = gradInput {
             // dX[in, n] = W[in, out·k·k] · dcol[out·k·k, n]
             Gemm.sgemm(transA: false, transB: false, m: inChannels, n: n, k: g.patchSize,
-                       alpha: 1, a: weight, lda: g.patchSize, b: col, ldb: n, beta: 0, c: dx, ldc: n)
+                       alpha: 1, a: tensors.weight, lda: g.patchSize, b: col, ldb: n, beta: 0, c: dx, ldc: n)
         }
     }
 }

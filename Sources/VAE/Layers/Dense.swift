@@ -58,10 +58,8 @@ final class DenseLayer: Layer {
         output = b.arena.make(b.rows * d.outDim)
         let w = d.declared.firstIndex { $0.shape.count == 2 } ?? 0
         let bi = d.declared.firstIndex { $0.shape.count == 1 } ?? 1
-        weight = b.parameters + b.offsets[w]
-        bias = b.parameters + b.offsets[bi]
-        weightGrad = b.gradients + b.offsets[w]
-        biasGrad = b.gradients + b.offsets[bi]
+        let p = b.weightAndBias(weight: w, bias: bi)
+        (weight, bias, weightGrad, biasGrad) = (p.weight, p.bias, p.weightGradient, p.biasGradient)
     }
 
     func forward(rows: Int, productsOnly: Bool) {
