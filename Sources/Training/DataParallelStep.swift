@@ -72,6 +72,10 @@ final class DataParallelStep {
         } else {
             exchange = nil
         }
+        sharded = config.shardOptimizer
+            ? ShardedUpdate(shard: try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank),
+                            optimizer: optimizer, parameters: model.parameters, tailCount: Self.tailCount(model: model), comm: comm)
+            : nil
         // A block whose loss reads the whole batch (a mixture's balance term) gets the global
         // batch's sums: a few floats, one blocking allreduce under the stall watchdog.
         if workspace.batchStatisticsWidth > 0 {
@@ -79,10 +83,6 @@ final class DataParallelStep {
                 do { try self.comm.allreduce(stats, op: .sum) } catch { self.statisticsFailure = error }
             }
         }
-        sharded = config.shardOptimizer
-            ? ShardedUpdate(shard: try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank),
-                            optimizer: optimizer, parameters: model.parameters, tailCount: Self.tailCount(model: model), comm: comm)
-            : nil
     }
 
     /// An error of the batch statistics' allreduce inside the step, thrown once the step returns.

@@ -241,34 +241,3 @@ final class BayesianLayerTests: XCTestCase {
     }
 }
 
-/// Reads Fixtures/layer-reference.json the way LayerReferenceTests does.
-struct FixtureReader {
-    struct Tensor { let shape: [Int]; let values: [Double] }
-
-    func cases(_ layer: String) throws -> [[String: Any]] {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "layer-reference", withExtension: "json", subdirectory: "Fixtures"))
-        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        let all = try XCTUnwrap(root["cases"] as? [[String: Any]])
-        return all.filter { $0["layer"] as? String == layer }
-    }
-
-    func tensor(_ raw: [String: Any], _ key: String) throws -> Tensor {
-        let entry = try XCTUnwrap(raw[key] as? [String: Any], key)
-        return Tensor(shape: try XCTUnwrap(entry["shape"] as? [NSNumber]).map(\.intValue),
-                      values: try XCTUnwrap(entry["values"] as? [NSNumber]).map(\.doubleValue))
-    }
-
-    func values(_ raw: [String: Any], _ key: String) throws -> [Double] {
-        try XCTUnwrap(raw[key] as? [NSNumber], key).map(\.doubleValue)
-    }
-
-    /// 1e-4 of the array's largest value: far above float32 rounding of these few-term sums
-    /// (the softplus and square roots included), far below any wrong term.
-    func assertClose(_ got: [Double], _ want: [Double], _ label: String) {
-        XCTAssertEqual(got.count, want.count, "\(label): count")
-        let scale = max(1, want.map(abs).max() ?? 1)
-        var worst = 0.0, at = 0
-        for (i, (g, w)) in zip(got, want).enumerated() where abs(g - w) > worst { worst = abs(g - w); at = i }
-        XCTAssertLessThan(worst / scale, 1e-4, "\(label): worst at \(at): got \(got.isEmpty ? 0 : got[at]) want \(want.isEmpty ? 0 : want[at])")
-    }
-}

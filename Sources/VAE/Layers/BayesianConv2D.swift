@@ -54,6 +54,8 @@ struct BayesianConv2DDefinition: LayerDefinition {
 
 final class BayesianConv2DLayer: Layer {
     let g: ConvGeometry
+    /// The geometry's unfold / fold, made once (it owns its padded plane and offset table).
+    let unfolding: Im2Col
     let outChannels: Int
     let activation: Activation?
     let noiseLayer: Int
@@ -76,6 +78,7 @@ final class BayesianConv2DLayer: Layer {
 
     init(definition d: BayesianConv2DDefinition, binding b: inout LayerBinding) {
         g = d.geometry
+        unfolding = Im2Col(geometry: d.geometry)
         outChannels = d.outChannels
         activation = d.activation
         noiseLayer = d.noiseLayer
@@ -103,8 +106,7 @@ final class BayesianConv2DLayer: Layer {
     func forward(rows: Int, productsOnly: Bool) {
         let n = rows * g.outPositions, P = g.outPositions
         if !productsOnly {
-            Im2Col.im2col(input, geometry: g, rows: rows, channelStride: rows * g.inPositions,
-                          sampleStride: g.inPositions, col: col)
+            unfolding.unfold(input, rows: rows, channelStride: rows * g.inPositions, sampleStride: g.inPositions, into: col)
         }
         Gemm.sgemm(transA: false, transB: false, m: outChannels, n: n, k: g.patchSize,
                    alpha: 1, a: wMu, lda: g.patchSize, b: col, ldb: n, beta: 0, c: output, ldc: n)
@@ -181,8 +183,7 @@ final class BayesianConv2DLayer: Layer {
             }
         }
         if !productsOnly {
-            Im2Col.col2im(dcol, geometry: g, rows: rows, channelStride: rows * g.inPositions,
-                          sampleStride: g.inPositions, image: dx)
+            unfolding.fold(dcol, rows: rows, channelStride: rows * g.inPositions, sampleStride: g.inPositions, into: dx)
         }
     }
 }
