@@ -76,6 +76,8 @@ public struct ExplainSummary: Codable, Equatable {
     /// Per attribution method (saliency, occlusion, lime), how much of each active unit's
     /// attribution falls where its factor is known to act; only for data with known factors.
     public var attributionGroundTruth: [String: AttributionGroundTruth]? = nil
+    /// Correlations in the posterior, for posteriors with a full covariance.
+    public var posteriorCorrelation: PosteriorCorrelationSummary? = nil
 
     /// summary.json: snake_case keys, non-finite numbers as the strings numpy prints.
     func json() throws -> String {

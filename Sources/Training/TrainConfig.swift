@@ -35,6 +35,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var clipNorm: Float = 0
     public var seed: UInt64 = 0
     public var model = "vae"
+    /// The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample).
+    public var posterior = "diagonal"
     /// A checkpoint every N steps besides the one at each epoch end (0: epoch ends only).
     public var checkpointEvery = 0
     public var keepCheckpoints = 3
@@ -105,6 +107,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
         if !Self.supportedModels.contains(model) {
             throw bad("model", Self.supportedModels.joined(separator: "|"), model)
+        }
+        if !ModelConfig.posteriors.contains(posterior) {
+            throw bad("posterior", ModelConfig.posteriors.joined(separator: "|"), posterior)
         }
         if !(gaussianVariance.isFinite && gaussianVariance > 0) { throw bad("gaussian-variance", "a positive number", gaussianVariance) }
         if !(beta.isFinite && beta >= 0) { throw bad("beta", "a number >= 0", beta) }
@@ -245,6 +250,8 @@ extension TrainConfig {
         if case .gaussianFixed = lik { lik = .gaussianFixed(variance: gaussianVariance) }
         var config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
                                  activation: act, likelihood: lik, beta: beta, binarize: binarize)
+        // The diagonal model's config stays what it was before the field existed.
+        config.posterior = posterior == ModelConfig.defaultPosterior ? nil : posterior
         try applyArchitecture(to: &config, sampleShape: sampleShape ?? [inputDim])
         try config.validate()
         return config

@@ -72,6 +72,11 @@ public struct ModelConfig: Codable, Equatable {
     /// The latent block; absent means the diagonal Gaussian, the only one so far.
     public var variant: String?
     public static let defaultVariant = "gaussian"
+    /// The Gaussian's covariance: "diagonal" or "full" (a Cholesky factor per sample); absent
+    /// (checkpoints written before it existed) means diagonal.
+    public var posterior: String?
+    public static let defaultPosterior = "diagonal"
+    public static let posteriors = ["diagonal", "full"]
 
     /// The encoder entries the factory builds from.
     public var encoderLayers: [LayerSpec] { encoder ?? encoderHidden.map { .dense($0) } }
@@ -97,7 +102,7 @@ public struct ModelConfig: Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
-        case encoder, decoder, inputShape, variant
+        case encoder, decoder, inputShape, variant, posterior
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.
@@ -115,6 +120,7 @@ public struct ModelConfig: Codable, Equatable {
         self.decoder = try c.decodeIfPresent([LayerSpec].self, forKey: .decoder)
         inputShape = try c.decodeIfPresent([Int].self, forKey: .inputShape)
         variant = try c.decodeIfPresent(String.self, forKey: .variant)
+        posterior = try c.decodeIfPresent(String.self, forKey: .posterior)
     }
 
     /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.

@@ -48,6 +48,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Clip gradients to this global norm (default \(trainDefaults.clipNorm): off).") var clipNorm: Float?
     @Option(help: "(default \(trainDefaults.seed))") var seed: UInt64?
     @Option(help: "Model variant: vae.") var model: String?
+    @Option(help: "The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample, correlated latent dimensions) (default \(trainDefaults.posterior)).")
+    var posterior: String?
     @Option(help: "Also checkpoint every N steps (default \(trainDefaults.checkpointEvery): at epoch ends only).") var checkpointEvery: Int?
     @Option(help: "Checkpoints kept; older ones are deleted (default \(trainDefaults.keepCheckpoints)).") var keepCheckpoints: Int?
     @Option(help: "Log a progress line and a metrics record every N steps (default \(trainDefaults.logEvery)).") var logEvery: Int?
@@ -105,6 +107,7 @@ struct TrainCommand: ParsableCommand {
         if let clipNorm { c.clipNorm = clipNorm }
         if let seed { c.seed = seed }
         if let model { c.model = model }
+        if let posterior { c.posterior = posterior }
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         if let keepCheckpoints { c.keepCheckpoints = keepCheckpoints }
         if let logEvery { c.logEvery = logEvery }

@@ -5,7 +5,12 @@ enum LatentBlockFactory {
         let variant = c.variant ?? ModelConfig.defaultVariant
         switch variant {
         case ModelConfig.defaultVariant:
-            return DiagonalGaussian(latent: c.latent)
+            switch c.posterior ?? ModelConfig.defaultPosterior {
+            case ModelConfig.defaultPosterior: return DiagonalGaussian(latent: c.latent)
+            case "full": return FullCovarianceGaussian(latent: c.latent)
+            case let other:
+                throw ConfigError("model config: posterior must be \"diagonal\" or \"full\", found \"\(other)\"")
+            }
         default:
             throw ConfigError("model config: variant must be \"\(ModelConfig.defaultVariant)\", found \"\(variant)\"")
         }
