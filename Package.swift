@@ -28,15 +28,16 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "MPI", dependencies: ["CMPI"]),
+        .target(name: "Basics"),
+        .target(name: "MPI", dependencies: ["CMPI", "Basics"]),
         // What memory a process has left, and input files that are regular files.
         .target(name: "SystemMemory"),
         // Flushes subnormal floats from before OpenBLAS starts its threads (see its source).
         .target(name: "CFloatEnvironment"),
-        .target(name: "Linalg", dependencies: ["CBLAS", "CFloatEnvironment"], swiftSettings: kernelFlags),
+        .target(name: "Linalg", dependencies: ["CBLAS", "CFloatEnvironment", "Basics"], swiftSettings: kernelFlags),
         // Not "Data": a module of that name would shadow Foundation.Data in every importer.
-        .target(name: "Datasets", dependencies: ["CZlib", "SystemMemory"]),
-        .target(name: "VAE", dependencies: ["Linalg"], swiftSettings: kernelFlags),
+        .target(name: "Datasets", dependencies: ["CZlib", "SystemMemory", "Basics"]),
+        .target(name: "VAE", dependencies: ["Linalg", "Basics"], swiftSettings: kernelFlags),
         .target(name: "SafeTensors", dependencies: ["SystemMemory"]),
         .target(name: "Training", dependencies: ["VAE", "Datasets", "SafeTensors", "MPI", "Linalg", "SystemMemory"]),
         .target(name: "Explain", dependencies: ["VAE", "Datasets", "MPI", "Linalg", "CZlib", "SystemMemory"]),

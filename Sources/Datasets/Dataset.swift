@@ -1,3 +1,4 @@
+import Basics
 /// Which part of a dataset to load.
 public enum Split: String, CaseIterable {
     case train, test
@@ -153,10 +154,10 @@ public struct Dataset {
 }
 
 struct Fingerprint {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    private(set) var value = FNV1a.offsetBasis
 
     mutating func add(_ word: UInt64) {
-        value = (value ^ word) &* 0x0000_0100_0000_01b3
+        value = FNV1a.step(value, word)
         value ^= value >> 29
     }
 
@@ -165,7 +166,7 @@ struct Fingerprint {
         var h = value
         if let base = bytes.baseAddress {
             for w in 0..<words {
-                h = (h ^ base.loadUnaligned(fromByteOffset: w * 8, as: UInt64.self)) &* 0x0000_0100_0000_01b3
+                h = FNV1a.step(h, base.loadUnaligned(fromByteOffset: w * 8, as: UInt64.self))
                 h ^= h >> 29
             }
         }

@@ -1,3 +1,5 @@
+import VAE
+
 /// Per-sample results of the posterior pass, row-major, for a contiguous range of samples
 /// (one rank's shard, or after gathering the whole evaluation set).
 public struct PosteriorArrays {
@@ -34,7 +36,7 @@ public struct PosteriorArrays {
     /// KL( N(mu, exp(logvar)) || N(0, 1) ) of one dimension, in nats.
     @inline(__always)
     public static func kl(mu: Float, logvar: Float) -> Float {
-        0.5 * (mu * mu + _exp(logvar) - 1 - logvar)
+        GaussianKL.dimension(mu: mu, logvar: logvar, variance: _exp(logvar))
     }
 
     /// Reassembles shards that were gathered in rank order.

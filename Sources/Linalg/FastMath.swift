@@ -65,6 +65,18 @@ public enum FastMath {
         return x * y
     }
 
+    /// The logistic sigmoid 1 / (1 + e^−l), from e = exp(−|l|), which a caller that also needs
+    /// log(1 + e^−|l|) has already computed; the form never overflows. The one sigmoid of the
+    /// project: the likelihood's gradient and the decoded images both use it.
+    @inlinable @inline(__always)
+    public static func sigmoid(_ l: Float, expNegAbs e: Float) -> Float {
+        let inv = 1 / (1 + e)
+        return l >= 0 ? inv : e * inv
+    }
+
+    @inlinable @inline(__always)
+    public static func sigmoid(_ l: Float) -> Float { sigmoid(l, expNegAbs: exp(-Swift.abs(l))) }
+
     /// (sin 2πu, cos 2πu) for u in [0, 1): quarter-turn reduction, then Taylor series on
     /// |x| <= π/4 (degree 9 and 10, error < 1e-9 before rounding).
     @inlinable @inline(__always)

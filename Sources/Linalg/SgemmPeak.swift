@@ -26,12 +26,3 @@ public enum SgemmPeak {
         return 2.0 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
 }
-
-/// Monotonic seconds, cheap enough for per-phase timers.
-public enum Clock {
-    @inline(__always) public static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-}

@@ -44,15 +44,3 @@ func check(_ rc: Int32, _ call: StaticString) throws {
         throw MPIError(code: rc, call: "\(call)")
     }
 }
-
-/// Newlines folded to spaces and ends trimmed, so messages stay on one line of stderr.
-func oneLine(_ text: String) -> String {
-    let folded = String(text.map { $0.isNewline ? " " : $0 })
-    let trimmed = folded.drop(while: { $0 == " " || $0 == "\0" })
-    var end = trimmed.endIndex
-    while end > trimmed.startIndex {
-        let before = trimmed.index(before: end)
-        if trimmed[before] == " " || trimmed[before] == "\0" { end = before } else { break }
-    }
-    return String(trimmed[trimmed.startIndex..<end])
-}

@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Linalg
@@ -93,11 +94,11 @@ final class DataParallelStep {
 
         var waitSeconds = 0.0
         if separateWait {
-            let w0 = monotonicSeconds()
+            let w0 = Clock.now()
             try comm.barrier()
-            waitSeconds = monotonicSeconds() - w0
+            waitSeconds = Clock.now() - w0
         }
-        let t0 = monotonicSeconds()
+        let t0 = Clock.now()
         let reduceSeconds: Double
         if let exchange {
             try exchange.finish()
@@ -105,7 +106,7 @@ final class DataParallelStep {
             reduceSeconds = exchange.seconds
         } else {
             try comm.allreduce(reduced, op: .sum)
-            reduceSeconds = monotonicSeconds() - t0
+            reduceSeconds = Clock.now() - t0
         }
 
         var terms = model.emptyLossTerms()

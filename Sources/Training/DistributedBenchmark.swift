@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import MPI
@@ -74,21 +75,21 @@ public enum DistributedBenchmark {
         for window in 0...windows {
             try comm.barrier()
             if comm.rank == 0 {
-                let t0 = monotonicSeconds()
+                let t0 = Clock.now()
                 for s in 0..<stepsPerWindow {
                     _ = try soloStep.run(epoch: 0, step: s % soloStep.sampler.stepsPerEpoch, permutation: soloPermutation, klWeight: 1, stopRequested: false)
                 }
-                let seconds = monotonicSeconds() - t0
+                let seconds = Clock.now() - t0
                 if window > 0 { single.append(Double(stepsPerWindow * batchPerRank) / seconds) }
             }
             try comm.barrier()
 
             var reduceSeconds = 0.0
-            let t0 = monotonicSeconds()
+            let t0 = Clock.now()
             for s in 0..<stepsPerWindow {
                 reduceSeconds += try step.run(epoch: 0, step: s % sampler.stepsPerEpoch, permutation: permutation, klWeight: 1, stopRequested: false).reduceSeconds
             }
-            var elapsed = [monotonicSeconds() - t0, reduceSeconds]
+            var elapsed = [Clock.now() - t0, reduceSeconds]
             // The slowest rank sets the pace of the job.
             try comm.allreduce(&elapsed, op: .max)
             if window > 0 {
@@ -109,18 +110,18 @@ public enum DistributedBenchmark {
             if window > 0 { waits.append(split[0] / Double(stepsPerWindow)); transfers.append(split[1] / Double(stepsPerWindow)) }
 
             try comm.barrier()
-            let i0 = monotonicSeconds()
+            let i0 = Clock.now()
             for s in 0..<stepsPerWindow {
                 _ = try soloStep.run(epoch: 0, step: s % soloStep.sampler.stepsPerEpoch, permutation: soloPermutation, klWeight: 1, stopRequested: false)
             }
-            var soloElapsed = [monotonicSeconds() - i0]
+            var soloElapsed = [Clock.now() - i0]
             try comm.allreduce(&soloElapsed, op: .max)
             if window > 0 { independent.append(Double(comm.size * stepsPerWindow * batchPerRank) / soloElapsed[0]) }
 
             try comm.barrier()
-            let b0 = monotonicSeconds()
+            let b0 = Clock.now()
             for _ in 0..<stepsPerWindow { try comm.allreduce(bare, op: .sum) }
-            var bareSeconds = [monotonicSeconds() - b0]
+            var bareSeconds = [Clock.now() - b0]
             try comm.allreduce(&bareSeconds, op: .max)
             if window > 0 { bareTimes.append(bareSeconds[0] / Double(stepsPerWindow)) }
         }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import MPI
 import VAE
@@ -74,20 +75,20 @@ final class GradientExchange {
     /// From the backward pass: gradients from `offset` to the arena's end are final.
     func ready(_ offset: Int) {
         guard failure == nil else { return }
-        let t0 = monotonicSeconds()
+        let t0 = Clock.now()
         do {
             while started < starts.count, starts[started] >= offset { try launch(started); started += 1 }
             try pending.progress()
         } catch { failure = error }
-        seconds += monotonicSeconds() - t0
+        seconds += Clock.now() - t0
     }
 
     /// After the backward pass (and the tail's values are in place): starts what is left, waits
     /// for everything, and leaves the summed gradients and tail in place.
     func finish() throws {
         ready(0)
-        let t0 = monotonicSeconds()
-        defer { seconds += monotonicSeconds() - t0 }
+        let t0 = Clock.now()
+        defer { seconds += Clock.now() - t0 }
         if let failure { throw failure }
         try pending.start(tail, op: .sum, on: comm)
         try pending.waitAll()

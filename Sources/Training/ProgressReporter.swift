@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Rank 0's running view of an epoch: a bar redrawn in place when stderr is a terminal, plain
@@ -34,7 +35,7 @@ final class ProgressReporter {
         let loss = self.rows > 0 ? self.negELBOSum / Double(self.rows) : .nan
         let done = step + 1
         if interactive {
-            let now = monotonicSeconds()
+            let now = Clock.now()
             guard now - lastDraw > 0.2 || done == stepsPerEpoch else { return }
             lastDraw = now
             let width = 30

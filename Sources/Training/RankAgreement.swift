@@ -52,7 +52,7 @@ public struct StartupAgreement {
     public init(fields: [(name: String, detail: String)]) { self.fields = fields }
 
     public func check(on comm: Communicator) throws {
-        let hashes = fields.map { Int64(bitPattern: fnv1a($0.detail)) }
+        let hashes = fields.map { Int64(bitPattern: FNV1a.hash($0.detail)) }
         let all = try comm.allgather(hashes)
         let n = fields.count
         for r in 0..<comm.size {
@@ -79,15 +79,6 @@ public struct StartupAgreement {
     }
 }
 
-/// FNV-1a over UTF-8: stable across processes and machines, unlike Hasher.
-func fnv1a(_ text: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in text.utf8 {
-        h ^= UInt64(b)
-        h = h &* 0x0000_0100_0000_01b3
-    }
-    return h
-}
 
 /// Every rank must hold the same samples, or the ranks compute on different rows and the
 /// collectives that follow mismatch. Used by every command that reads data.

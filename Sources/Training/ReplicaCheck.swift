@@ -16,18 +16,17 @@ enum ReplicaCheck {
 
     /// FNV-1a over the bit patterns, four lanes at a time so the loop stays cheap.
     static func checksum(_ values: UnsafeMutableBufferPointer<Float>) -> UInt64 {
-        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0xcbf2_9ce4_8422_2325, 0x8422_2325_cbf2_9ce4, 0x9ce4_8422_2325_cbf2, 0x2325_cbf2_9ce4_8422)
-        let prime: UInt64 = 0x0000_0100_0000_01b3
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (FNV1a.offsetBasis, 0x8422_2325_cbf2_9ce4, 0x9ce4_8422_2325_cbf2, 0x2325_cbf2_9ce4_8422)
         let n = values.count
         var i = 0
         while i + 4 <= n {
-            lanes.0 = (lanes.0 ^ UInt64(values[i].bitPattern)) &* prime
-            lanes.1 = (lanes.1 ^ UInt64(values[i + 1].bitPattern)) &* prime
-            lanes.2 = (lanes.2 ^ UInt64(values[i + 2].bitPattern)) &* prime
-            lanes.3 = (lanes.3 ^ UInt64(values[i + 3].bitPattern)) &* prime
+            lanes.0 = FNV1a.step(lanes.0, UInt64(values[i].bitPattern))
+            lanes.1 = FNV1a.step(lanes.1, UInt64(values[i + 1].bitPattern))
+            lanes.2 = FNV1a.step(lanes.2, UInt64(values[i + 2].bitPattern))
+            lanes.3 = FNV1a.step(lanes.3, UInt64(values[i + 3].bitPattern))
             i += 4
         }
-        while i < n { lanes.0 = (lanes.0 ^ UInt64(values[i].bitPattern)) &* prime; i += 1 }
+        while i < n { lanes.0 = FNV1a.step(lanes.0, UInt64(values[i].bitPattern)); i += 1 }
         return lanes.0 ^ (lanes.1 &* 3) ^ (lanes.2 &* 5) ^ (lanes.3 &* 7) ^ UInt64(n)
     }
 }

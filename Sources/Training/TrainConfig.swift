@@ -75,73 +75,13 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public static let supportedLikelihoods = ["bernoulli", "gaussian", "gaussian-learned"]
     public static let supportedActivations = ["relu", "leaky-relu", "tanh", "elu"]
 
-    /// Rejects values no run could use, naming the flag, what it takes and what it got.
-    /// With `source`, the values come from that settings file, and errors name its keys.
+    /// Rejects values no run could use, naming the flag, what it takes and what it got (each
+    /// setting's rule is declared in `TrainSettings`). With `source`, the values come from that
+    /// settings file, and errors name its keys.
     public func validate(source: String? = nil) throws {
-        func bad(_ flag: String, _ expected: String, _ found: Any) -> ConfigError {
-            guard let source else { return ConfigError("--\(flag) expects \(expected), got \(found)") }
-            return ConfigError("\(source): key \"\(Self.key(ofFlag: flag))\" expects \(expected), got \(found)")
+        for setting in TrainSettings.all where !(try setting.accepts(self)) {
+            throw setting.refusal(self, source: source)
         }
-        if epochs < 1 { throw bad("epochs", "a whole number of at least 1", epochs) }
-        if batchSize < 1 || batchSize > Self.maximumBatchSize {
-            throw bad("batch-size", "a whole number from 1 to \(Self.maximumBatchSize)", batchSize)
-        }
-        if !(lr.isFinite && lr > 0) { throw bad("lr", "a positive number", lr) }
-        if latent < 1 { throw bad("latent", "a whole number of at least 1", latent) }
-        if hidden.isEmpty || hidden.contains(where: { $0 < 1 }) {
-            throw bad("hidden", "a comma-separated list of positive widths such as 512,256", hidden.map(String.init).joined(separator: ","))
-        }
-        if let d = decoderHidden, d.contains(where: { $0 < 1 }) {
-            throw bad("decoder-hidden", "positive widths", d.map(String.init).joined(separator: ","))
-        }
-        if !ArchitecturePreset.names.contains(architecture) {
-            throw bad("architecture", ArchitecturePreset.names.joined(separator: "|"), architecture)
-        }
-        if let encoder { _ = try LayerSpec.parseList(encoder, flag: "encoder") }
-        if let decoder { _ = try LayerSpec.parseList(decoder, flag: "decoder") }
-        if !Self.supportedActivations.contains(activation) {
-            throw bad("activation", Self.supportedActivations.joined(separator: "|"), activation)
-        }
-        if !Self.supportedLikelihoods.contains(likelihood) {
-            throw bad("likelihood", Self.supportedLikelihoods.joined(separator: "|"), likelihood)
-        }
-        if !Self.supportedModels.contains(model) {
-            throw bad("model", Self.supportedModels.joined(separator: "|"), model)
-        }
-        if !ModelConfig.posteriors.contains(posterior) {
-            throw bad("posterior", ModelConfig.posteriors.joined(separator: "|"), posterior)
-        }
-        if !(gaussianVariance.isFinite && gaussianVariance > 0) { throw bad("gaussian-variance", "a positive number", gaussianVariance) }
-        if !(beta.isFinite && beta >= 0) { throw bad("beta", "a number >= 0", beta) }
-        if !(warmupEpochs.isFinite && warmupEpochs >= 0) { throw bad("warmup-epochs", "a number >= 0", warmupEpochs) }
-        if !(weightDecay.isFinite && weightDecay >= 0) { throw bad("weight-decay", "a number >= 0", weightDecay) }
-        if !(clipNorm.isFinite && clipNorm >= 0) { throw bad("clip-norm", "a number >= 0", clipNorm) }
-        if checkpointEvery < 0 { throw bad("checkpoint-every", "a whole number >= 0", checkpointEvery) }
-        if keepCheckpoints < 1 { throw bad("keep-checkpoints", "a whole number of at least 1", keepCheckpoints) }
-        if logEvery < 1 { throw bad("log-every", "a whole number of at least 1", logEvery) }
-        if replicaCheckEvery < 1 { throw bad("replica-check-every", "a whole number of at least 1", replicaCheckEvery) }
-        if maxNonFiniteSteps < 1 { throw bad("max-nonfinite-steps", "a whole number of at least 1", maxNonFiniteSteps) }
-        if explainSamples.contains(where: { $0 < 0 }) { throw bad("explain-sample", "sample indices >= 0", explainSamples) }
-        if explainIWAE < 1 || explainIWAE > Self.maximumIWAE {
-            throw bad("explain-iwae", "a whole number from 1 to \(Self.maximumIWAE)", explainIWAE)
-        }
-        if maxSteps < 0 { throw bad("max-steps", "a whole number >= 0", maxSteps) }
-        if out.isEmpty { throw bad("out", "a directory path", "an empty string") }
-        if !(gradBucketMB.isFinite && gradBucketMB >= 0 && gradBucketMB <= 4096) {
-            throw bad("grad-bucket-mb", "a size in MiB from 0 (one fused allreduce) to 4096", gradBucketMB)
-        }
-        if !Self.supportedGradCompressions.contains(gradCompression) {
-            throw bad("grad-compression", Self.supportedGradCompressions.joined(separator: "|"), gradCompression)
-        }
-    }
-
-    /// The config-file key of a flag: its name in camelCase, but for the few whose key says more.
-    static func key(ofFlag flag: String) -> String {
-        let irregular = ["max-nonfinite-steps": "maxNonFiniteSteps", "eval": "evaluateTest",
-                         "explain-iwae": "explainIWAE", "explain-sample": "explainSamples"]
-        if let key = irregular[flag] { return key }
-        let words = flag.split(separator: "-")
-        return words.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
     }
 
     /// Reads a JSON config file; keys are the long flag names in camelCase (as in config.json).
@@ -174,7 +114,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         } catch {
             throw ConfigError("\(path): not valid JSON")
         }
-        let known = Set(Mirror(reflecting: TrainConfig()).children.compactMap(\.label))
+        let known = Set(TrainSettings.all.map(\.key))
         if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError("\(path): unknown key \"\(unknown)\"; known keys are \(known.sorted().joined(separator: ", "))")
         }
@@ -198,21 +138,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// What a setting takes, in words, from the type of its default.
+    /// What a setting's JSON value must be, in words, from its declaration.
     private static func expectedValue(_ key: String) -> String {
-        guard let value = Mirror(reflecting: TrainConfig()).children.first(where: { $0.label == key })?.value else { return "another value" }
-        switch "\(type(of: value))" {
-        case "Int": return "a whole number that fits 64 bits"
-        case "UInt64": return "a whole number from 0 to \(UInt64.max)"
-        case "Float": return "a number within 32-bit float range (about 1e-38 to 3e38 in size, or 0)"
-        case "Double": return "a number"
-        case "Bool": return "true or false"
-        case "String": return "a string"
-        case "Array<Int>": return "a list of whole numbers"
-        case "Optional<Array<Int>>": return "a list of whole numbers or null"
-        case "Optional<String>": return "a string or null"
-        case let other: return "a value of type \(other)"
-        }
+        TrainSettings.named(key: key)?.jsonType ?? "another value"
     }
 
     private static func render(_ value: Any) -> String {

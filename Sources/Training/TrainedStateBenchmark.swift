@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Linalg
@@ -148,12 +149,12 @@ public enum TrainedStateBenchmark {
             for (state, isFresh) in [(fresh, true), (trained, false)] {
                 restore(state)
                 var count = 0
-                let t0 = monotonicSeconds()
+                let t0 = Clock.now()
                 var t = t0
                 repeat {
                     try steps(1, from: count % sampler.stepsPerEpoch)
                     count += 1
-                    t = monotonicSeconds()
+                    t = Clock.now()
                 } while t - t0 < window
                 let rate = Double(count * batchSize) / (t - t0)
                 if w > 0 { if isFresh { freshRates.append(rate) } else { trainedRates.append(rate) } }

@@ -1,3 +1,4 @@
+import Basics
 import Datasets
 import Foundation
 import Linalg
@@ -94,7 +95,10 @@ public final class Trainer {
 
         var summary = TrainSummary(steps: setup.position.globalStep, epochsCompleted: setup.position.epoch, samplesPerSecond: 0,
                                    stoppedBySignal: false, model: model, trainSet: setup.trainSet, testSet: setup.testSet)
-        var nonFiniteRun = 0, lastGoodStep = setup.position.globalStep
+        var nonFinite = NonFinitePolicy(limit: config.maxNonFiniteSteps, lastGoodStep: setup.position.globalStep)
+        let checkpoints = CheckpointPolicy(every: config.checkpointEvery)
+        var log = StepLog(every: config.logEvery, termNames: model.lossTermNames, progress: progress, metrics: metrics,
+                          isRoot: comm.rank == 0)
         var epoch = setup.position.epoch
         var jobSamples = 0, jobSeconds = 0.0
 
@@ -102,10 +106,9 @@ public final class Trainer {
         epochLoop: while epoch < config.epochs {
             let permutation = sampler.permutation(epoch: epoch)
             var totals = EpochTotals(terms: model.emptyLossTerms())
-            let epochStart = monotonicSeconds()
-            var window = StepWindow()
+            let epochStart = Clock.now()
             let first = epoch == setup.position.epoch ? setup.position.stepInEpoch : 0
-            progress.beginEpoch(epoch)
+            log.beginEpoch(epoch)
 
             for s in first..<stepsPerEpoch {
                 // A resumed run that already reached --max-steps takes no further step.
@@ -115,45 +118,24 @@ public final class Trainer {
                 }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
                 StallWatchdog.step = summary.steps + 1
-                let t0 = monotonicSeconds()
+                let t0 = Clock.now()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
                                           stopRequested: stop.requested)
-                let seconds = monotonicSeconds() - t0
+                let seconds = Clock.now() - t0
                 totals.stepSeconds += seconds
-                window.add(rows: result.rows, seconds: seconds)
                 totals.reduceSeconds += result.reduceSeconds
                 summary.steps += 1
                 if summary.steps == setup.position.globalStep + 1 { reportStartup(dataSeconds: setup.dataSeconds, metrics: metrics) }
 
-                if result.finite {
-                    nonFiniteRun = 0
-                    lastGoodStep = summary.steps
-                    totals.terms += result.terms; totals.rows += result.rows
-                } else {
-                    nonFiniteRun += 1
-                    out("warning: step \(summary.steps) (epoch \(epoch + 1), step \(s + 1)) had a non-finite loss or gradient; skipped (\(nonFiniteRun) in a row)")
-                    if nonFiniteRun >= config.maxNonFiniteSteps {
-                        let kept = state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
-                            ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
-                        throw AgreedError("stopped after \(nonFiniteRun) non-finite steps in a row at step \(summary.steps); \(kept) (try a lower --lr or --clip-norm)")
-                    }
-                }
+                if result.finite { totals.terms += result.terms; totals.rows += result.rows }
+                try nonFinite.record(finite: result.finite, step: summary.steps, epoch: epoch, stepInEpoch: s, kept: {
+                    state.lastSaved.map { "the last good checkpoint, \($0.path), is kept" }
+                        ?? (resume ? "the checkpoint it resumed from is kept" : "no checkpoint had been written yet")
+                }, out: out)
                 if summary.steps % config.replicaCheckEvery == 0 {
                     try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
                 }
-                progress.step(s, negELBOSum: result.terms.total, rows: result.rows)
-                if comm.rank == 0, summary.steps % config.logEvery == 0 {
-                    // The global batch's rows over rank 0's time inside the steps since the last record.
-                    let throughput = window.take()
-                    if result.finite, result.rows > 0 {
-                        var record: [String: Any] = ["kind": "step", "step": summary.steps, "epoch": epoch + 1,
-                                                     "neg_elbo": result.terms.total / Double(result.rows),
-                                                     "kl_weight": Double(klWeight)]
-                        for (i, name) in model.lossTermNames.enumerated() { record[name] = result.terms[i] / Double(result.rows) }
-                        if let throughput { record["step_samples_per_second"] = throughput }
-                        metrics.write(record)
-                    }
-                }
+                log.step(result, seconds: seconds, globalStep: summary.steps, epoch: epoch, stepInEpoch: s, klWeight: klWeight)
 
                 let endsEpoch = s + 1 == stepsPerEpoch
                 let next = TrainingPosition(epoch: endsEpoch ? epoch + 1 : epoch, stepInEpoch: endsEpoch ? 0 : s + 1,
@@ -166,17 +148,16 @@ public final class Trainer {
                     jobSamples += totals.rows; jobSeconds += totals.stepSeconds
                     break epochLoop
                 }
-                // While steps are non-finite the state is suspect: it must not replace a good checkpoint.
-                if config.checkpointEvery > 0, summary.steps % config.checkpointEvery == 0, !endsEpoch, nonFiniteRun == 0 {
+                if checkpoints.savesInsideEpoch(afterStep: summary.steps, endsEpoch: endsEpoch, healthy: nonFinite.healthy) {
                     try save(next)
                 }
             }
-            progress.endEpoch()
+            log.endEpoch()
 
             StallWatchdog.phase = "evaluation"
-            let evaluationStart = monotonicSeconds()
+            let evaluationStart = Clock.now()
             let test = try evaluation?.run()
-            let evaluationSeconds = monotonicSeconds() - evaluationStart
+            let evaluationSeconds = Clock.now() - evaluationStart
             StallWatchdog.phase = "training"
             summary.lastTrainNegELBO = totals.negELBO
             summary.lastTestNegELBO = test?.negELBO ?? summary.lastTestNegELBO
@@ -185,11 +166,11 @@ public final class Trainer {
             epoch += 1
             summary.epochsCompleted = epoch
             // The epoch's line comes after its checkpoint, so that its wall time includes it.
-            let saveStart = monotonicSeconds()
-            if nonFiniteRun == 0 {
+            let saveStart = Clock.now()
+            if checkpoints.savesAtEpochEnd(healthy: nonFinite.healthy) {
                 try save(TrainingPosition(epoch: epoch, stepInEpoch: 0, globalStep: summary.steps), epochSeconds: totals.stepSeconds)
             }
-            let end = monotonicSeconds()
+            let end = Clock.now()
             report(EpochReport(epoch: epoch, epochs: config.epochs, globalStep: summary.steps, rows: totals.rows,
                                terms: totals.terms, termNames: model.lossTermNames, stepSeconds: totals.stepSeconds,
                                reduceSeconds: totals.reduceSeconds, evaluationSeconds: evaluationSeconds,
@@ -205,7 +186,7 @@ public final class Trainer {
             if config.explain { out("stopping on a signal that came after the last step; the explanation export is skipped (resume the run to write it)") }
         }
         try ReplicaCheck.verify(model.parameters, optimizer: optimizer, comm: comm, step: summary.steps)
-        if let failure = RunEnding.failure(model: model, nonFiniteRun: nonFiniteRun, steps: summary.steps, lastGoodStep: lastGoodStep,
+        if let failure = RunEnding.failure(model: model, nonFiniteRun: nonFinite.run, steps: summary.steps, lastGoodStep: nonFinite.lastGoodStep,
                                            stoppedBySignal: summary.stoppedBySignal, lastSaved: state.lastSaved?.path, resumed: resume) {
             throw failure
         }
@@ -223,7 +204,7 @@ public final class Trainer {
         try comm.rootDecides { try RunLock.acquire(runDirectory: run.path, flag: resume ? "--resume" : "--out") }
 
         // Everyone loads the data; a rank that cannot ends the job for all.
-        let dataStart = monotonicSeconds()
+        let dataStart = Clock.now()
         let (trainSet, testSet) = try comm.everyoneSucceeds("loading the data") { () throws -> (Dataset, Dataset?) in
             let train = try DataSource.load(config.data, split: .train)
             guard config.evaluateTest || config.explain else { return (train, nil) }
@@ -233,7 +214,7 @@ public final class Trainer {
             }
             return (train, test)
         }
-        let dataSeconds = monotonicSeconds() - dataStart
+        let dataSeconds = Clock.now() - dataStart
         let modelConfig = try config.modelConfig(inputDim: trainSet.dimension, sampleShape: trainSet.sampleShape)
         // Everything the run will hold, against what this rank may take, before the model exists.
         let rowsPerRank = (min(config.batchSize, trainSet.count) + size - 1) / size
@@ -323,10 +304,4 @@ extension TrainConfig {
         let progress = (Double(epoch) + Double(step) / Double(stepsPerEpoch)) / warmupEpochs
         return beta * Float(min(1, progress))
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }

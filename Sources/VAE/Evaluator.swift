@@ -275,11 +275,7 @@ public final class Evaluator {
             decode(rows: B)
             let src = output + first * D, dst = out + offset * D
             if model.config.likelihood == .bernoulli {
-                for i in 0..<(rows * D) {
-                    let l = src[i]
-                    let e = FastMath.exp(-abs(l))
-                    dst[i] = l >= 0 ? 1 / (1 + e) : e / (1 + e)
-                }
+                for i in 0..<(rows * D) { dst[i] = FastMath.sigmoid(src[i]) }
             } else {
                 dst.update(from: src, count: rows * D)
             }

@@ -21,9 +21,8 @@ enum LikelihoodKernels {
             for j in 0..<cols {
                 let l = o[j], xv = t[j]
                 let e = FastMath.exp(-Swift.abs(l))
-                let inv = 1 / (1 + e)
                 lossAcc[j] += Swift.max(l, 0) - l * xv + FastMath.log(1 + e)
-                let sig = l >= 0 ? inv : e * inv
+                let sig = FastMath.sigmoid(l, expNegAbs: e)
                 let d = (sig - xv) * gradScale
                 o[j] = d
                 biasGrad[j] += d

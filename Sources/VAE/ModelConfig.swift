@@ -1,11 +1,5 @@
 import Foundation
 
-/// Bad model or training configuration: one line naming the field, what was expected and found.
-public struct ConfigError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// How pixels are scored given the decoder output.
 ///
 /// Codable as one string: "bernoulli", "gaussian" (variance 1), "gaussian:<variance>",

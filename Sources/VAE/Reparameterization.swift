@@ -16,9 +16,9 @@ enum Reparameterization {
             for j in 0..<L {
                 let sigma = FastMath.exp(0.5 * lv[j])
                 zr[j] = mu[j] + sigma * e[j]
-                kl += mu[j] * mu[j] + sigma * sigma - 1 - lv[j]
+                kl += GaussianKL.dimension(mu: mu[j], logvar: lv[j], variance: sigma * sigma)
             }
-            total += 0.5 * Double(kl)
+            total += Double(kl)
         }
         return total
     }
@@ -28,7 +28,7 @@ enum Reparameterization {
         for i in 0..<rows {
             let mu = heads + i * 2 * L, lv = mu + L
             for j in 0..<L {
-                out[i * L + j] = 0.5 * (mu[j] * mu[j] + FastMath.exp(lv[j]) - 1 - lv[j])
+                out[i * L + j] = GaussianKL.dimension(mu: mu[j], logvar: lv[j], variance: FastMath.exp(lv[j]))
             }
         }
     }

@@ -45,24 +45,4 @@ enum ErrorReporting {
     static func printError(_ message: String) {
         try? FileHandle.standardError.write(contentsOf: Data("error: \(oneLine(message))\n".utf8))
     }
-
-    /// Errors quote file contents and names, which may hold any byte: line breaks and tabs become
-    /// spaces and other control characters a visible `\xNN`, so the error stays one readable line
-    /// and cannot move the terminal's cursor.
-    static func oneLine(_ message: String) -> String {
-        var out = ""
-        out.unicodeScalars.reserveCapacity(message.unicodeScalars.count)
-        for scalar in message.unicodeScalars {
-            switch scalar.value {
-            case 0x0A, 0x0D, 0x09: out.unicodeScalars.append(" ")
-            case 0..<0x20, 0x7F: out += "\\x" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 2)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
         let checksums = parsed.verifyChecksums()
         // Names and metadata are the file's bytes: control characters are shown, never sent.
         print(parsed.summary(checksums: checksums).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { ErrorReporting.oneLine(String($0)) }.joined(separator: "\n"))
+            .map { oneLine(String($0)) }.joined(separator: "\n"))
         if checksums.anyFailed {
             throw ConfigError("\(file): a recorded checksum does not hold; the file is corrupt")
         }

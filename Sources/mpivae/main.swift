@@ -22,7 +22,7 @@ do {
     }
     if LaunchEnvironment.rank == 0 {
         let message = MPIVAE.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-        try? FileHandle.standardError.write(contentsOf: Data("error: \(ErrorReporting.oneLine(message)) (see `mpivae help`)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("error: \(oneLine(message)) (see `mpivae help`)\n".utf8))
     }
     exit(code.rawValue == 0 ? 64 : code.rawValue)
 }

@@ -49,7 +49,7 @@ struct DiagonalGaussian: LatentBlock {
             let m = Double(mu[j]), v = Double(lv[j])
             let sigma = Foundation.exp(0.5 * v)
             zr[j] = Float(m + sigma * Double(e[j]))
-            kl += 0.5 * (m * m + sigma * sigma - 1 - v)
+            kl += GaussianKL.dimension(mu: m, logvar: v, variance: sigma * sigma)
         }
         terms[first] = kl
     }

@@ -1,0 +1,2 @@
+// Linalg's timers and products report in Basics' clock; importers get it for free.
+@_exported import Basics

@@ -1,0 +1,115 @@
+import VAE
+
+/// Every training setting, declared once: flag, config key, help line, parsing and the values a
+/// run can use. `TrainConfig` holds the values (its property names are the keys, which a test
+/// checks against this list); `train --help`, the flag parser, `--config` files and
+/// `TrainConfig.validate` all read from here. A new setting is a property and an entry here.
+public enum TrainSettings {
+    private static let d = TrainConfig()
+
+    public static let all: [TrainSetting] = [
+        .text("data", \.data, placeholder: "source", expects: "a data source",
+              help: "fashion-mnist, mnist, a directory of IDX files, a .npy or .csv file, or synthetic[:k=3,n=10000,seed=1] (default \(d.data))."),
+        .text("out", \.out, placeholder: "dir", expects: "a directory path",
+              help: "Run directory for config, metrics, checkpoints and explanations (default \(d.out)).", accepts: { !$0.isEmpty }),
+        .number("epochs", \.epochs, expects: "a whole number of at least 1", help: "Epochs to train (default \(d.epochs)).",
+                accepts: { $0 >= 1 }),
+        .number("batch-size", \.batchSize, expects: "a whole number from 1 to \(TrainConfig.maximumBatchSize)",
+                help: "Global batch size, split across ranks (default \(d.batchSize)).",
+                accepts: { $0 >= 1 && $0 <= TrainConfig.maximumBatchSize }),
+        .number("lr", \.lr, placeholder: "x", expects: "a positive number", help: "Adam's learning rate (default \(d.lr)).",
+                accepts: { $0.isFinite && $0 > 0 }),
+        .number("latent", \.latent, expects: "a whole number of at least 1", help: "Latent dimensions (default \(d.latent)).",
+                accepts: { $0 >= 1 }),
+        .widths("hidden", \.hidden, help: "Encoder hidden widths (default \(d.hidden.map(String.init).joined(separator: ",")))."),
+        .optionalWidths("decoder-hidden", \.decoderHidden, help: "Decoder hidden widths (default: the encoder's, reversed)."),
+        .choice("architecture", \.architecture, ArchitecturePreset.names,
+                help: "mlp (dense layers of --hidden), conv (a small DCGAN-style pair) or alexnet (five convolutions with max pooling) (default \(d.architecture))."),
+        TrainSetting.spec("encoder", \.encoder,
+                          help: "Encoder entries replacing the architecture's, e.g. conv:32k4s2,conv:64k4s2,dense:256 (dense:<width>, conv:<channels>k<kernel>s<stride>[p<padding>], pool:k<kernel>s<stride>[p<padding>])."),
+        TrainSetting.spec("decoder", \.decoder,
+                          help: "Decoder entries from z to the output, e.g. dense:256,convT:64k4s2,convT:32k4s2 (convT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>]: a <channels>-channel image a transposed convolution enlarges)."),
+        .choice("activation", \.activation, TrainConfig.supportedActivations, help: "Hidden layers' activation (default \(d.activation))."),
+        .choice("likelihood", \.likelihood, TrainConfig.supportedLikelihoods,
+                help: "bernoulli (data in [0, 1]), gaussian or gaussian-learned (default \(d.likelihood))."),
+        .number("gaussian-variance", \.gaussianVariance, placeholder: "x", expects: "a positive number",
+                help: "Variance of the fixed-variance Gaussian likelihood (default \(d.gaussianVariance)).", accepts: { $0.isFinite && $0 > 0 }),
+        .number("beta", \.beta, placeholder: "x", expects: "a number >= 0", help: "Weight of the KL term (default \(d.beta)).",
+                accepts: { $0.isFinite && $0 >= 0 }),
+        .number("warmup-epochs", \.warmupEpochs, placeholder: "x", expects: "a number >= 0",
+                help: "Epochs of linear KL warm-up from 0 to beta (default \(d.warmupEpochs): none).", accepts: { $0.isFinite && $0 >= 0 }),
+        .toggle("binarize", \.binarize, help: "Dynamic binarization of the inputs (default off)."),
+        .number("weight-decay", \.weightDecay, placeholder: "x", expects: "a number >= 0",
+                help: "Decoupled (AdamW) weight decay (default \(d.weightDecay)).", accepts: { $0.isFinite && $0 >= 0 }),
+        .number("clip-norm", \.clipNorm, placeholder: "x", expects: "a number >= 0",
+                help: "Clip gradients to this global norm (default \(d.clipNorm): off).", accepts: { $0.isFinite && $0 >= 0 }),
+        .number("seed", \.seed, expects: "a whole number from 0 to \(UInt64.max)", help: "Seed of every random draw (default \(d.seed))."),
+        .choice("model", \.model, TrainConfig.supportedModels, help: "Model variant (default \(d.model))."),
+        .choice("posterior", \.posterior, ModelConfig.posteriors,
+                help: "The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample, correlated latent dimensions) (default \(d.posterior))."),
+        .number("checkpoint-every", \.checkpointEvery, expects: "a whole number >= 0",
+                help: "Also checkpoint every N steps (default \(d.checkpointEvery): at epoch ends only).", accepts: { $0 >= 0 }),
+        .number("keep-checkpoints", \.keepCheckpoints, expects: "a whole number of at least 1",
+                help: "Checkpoints kept; older ones are deleted (default \(d.keepCheckpoints)).", accepts: { $0 >= 1 }),
+        .number("log-every", \.logEvery, expects: "a whole number of at least 1",
+                help: "Log a progress line and a metrics record every N steps (default \(d.logEvery)).", accepts: { $0 >= 1 }),
+        .number("replica-check-every", \.replicaCheckEvery, expects: "a whole number of at least 1",
+                help: "Compare replica checksums every N steps (default \(d.replicaCheckEvery)).", accepts: { $0 >= 1 }),
+        .number("max-nonfinite-steps", key: "maxNonFiniteSteps", \.maxNonFiniteSteps, expects: "a whole number of at least 1",
+                help: "Stop after this many non-finite steps in a row (default \(d.maxNonFiniteSteps)).", accepts: { $0 >= 1 }),
+        .toggle("eval", key: "evaluateTest", \.evaluateTest, help: "Evaluate the test split after each epoch (default on)."),
+        .toggle("explain", \.explain, help: "Export explanations of the test split at the end (default on)."),
+        .number("explain-iwae", key: "explainIWAE", \.explainIWAE, expects: "a whole number from 1 to \(TrainConfig.maximumIWAE)",
+                help: "Importance samples for the explanation's -log p(x) estimate (default \(d.explainIWAE)).",
+                accepts: { $0 >= 1 && $0 <= TrainConfig.maximumIWAE }),
+        .indices("explain-sample", key: "explainSamples", \.explainSamples,
+                 help: "A test sample the export explains one by one (repeatable; default 0, 1, 2)."),
+        .toggle("explain-lime", key: "explainLIME", \.explainLIME, help: "Local surrogate explanations (LIME) in the export (default on)."),
+        .number("max-steps", \.maxSteps, expects: "a whole number >= 0",
+                help: "Stop after this many steps in all; saved with the run, so pass 0 to lift it on --resume (default 0: no limit).",
+                accepts: { $0 >= 0 }),
+        .number("grad-bucket-mb", key: "gradBucketMB", \.gradBucketMB, placeholder: "MiB",
+                expects: "a size in MiB from 0 (one fused allreduce) to 4096",
+                help: "Reduce gradients in buckets of this many MiB, each sent while backward goes on (default \(d.gradBucketMB): one fused allreduce after backward).",
+                accepts: { $0.isFinite && $0 >= 0 && $0 <= 4096 }),
+        .choice("grad-compression", \.gradCompression, TrainConfig.supportedGradCompressions,
+                help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(d.gradCompression))."),
+    ]
+
+    /// The setting of `--flag`, if there is one.
+    public static func named(flag: String) -> TrainSetting? { byFlag[flag] }
+    /// The setting of config key `key`, if there is one.
+    public static func named(key: String) -> TrainSetting? { byKey[key] }
+
+    private static let byFlag = Dictionary(uniqueKeysWithValues: all.map { ($0.flag, $0) })
+    private static let byKey = Dictionary(uniqueKeysWithValues: all.map { ($0.key, $0) })
+
+    /// `train --help`'s list of settings, a paragraph each (the help printer wraps them).
+    public static var helpText: String {
+        all.map { s -> String in
+            let usage: String
+            switch s.form {
+            case .value(let p): usage = "--\(s.flag) <\(p)>"
+            case .repeated(let p): usage = "--\(s.flag) <\(p)> (repeatable)"
+            case .toggle: usage = "--\(s.flag) / --no-\(s.flag)"
+            }
+            return usage + ": " + s.help + " [config key: \(s.key)]"
+        }.joined(separator: "\n")
+    }
+}
+
+extension TrainSetting {
+    /// A layer spec list (`--encoder` / `--decoder`); a spec that does not parse is refused with
+    /// the parser's own line, which names the entry and what it expects.
+    static func spec(_ flag: String, _ path: WritableKeyPath<TrainConfig, String?>, help: String) -> TrainSetting {
+        TrainSetting(
+            flag: flag, key: camelCase(flag), help: help, form: .value(placeholder: "entries"), expects: "a layer spec list",
+            jsonType: "a string or null",
+            parse: { config, texts in config[keyPath: path] = texts.last },
+            show: { $0[keyPath: path] ?? "none" },
+            accepts: { config in
+                if let text = config[keyPath: path] { _ = try LayerSpec.parseList(text, flag: flag) }
+                return true
+            })
+    }
+}
