@@ -23,13 +23,13 @@ final class FullCovarianceTests: XCTestCase {
         (0..<d).map { Float(cos(Double($0 * 5 + seed * 3) * 1.31)) * 1.2 }
     }
 
-    /// L from the head, `d x d` row-major, Double.
+    /// L = diag(s)(I + U) from the head, Double.
     static func choleskyFactor(_ h: [Float], d: Int) -> [[Double]] {
         var l = Array(repeating: Array(repeating: 0.0, count: d), count: d)
         var k = 2 * d
         for i in 0..<d {
             l[i][i] = exp(Double(h[d + i]))
-            for j in 0..<i { l[i][j] = Double(h[k]); k += 1 }
+            for j in 0..<i { l[i][j] = l[i][i] * Double(h[k]); k += 1 }
         }
         return l
     }
@@ -182,7 +182,7 @@ final class FullCovarianceTests: XCTestCase {
                     var q = 2 * d
                     for i in 0..<d {
                         l[i][i] = exp(hh[d + i])
-                        for j in 0..<i { l[i][j] = hh[q]; q += 1 }
+                        for j in 0..<i { l[i][j] = l[i][i] * hh[q]; q += 1 }
                     }
                     var kl = 0.0
                     for i in 0..<d {
