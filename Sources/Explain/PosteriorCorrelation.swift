@@ -17,7 +17,10 @@ public struct PosteriorCorrelationSummary: Codable, Equatable {
         public var index: Int
         /// Variances along the principal axes of the active units' posterior covariance, decreasing.
         public var variances: [Double]
-        /// One unit vector over `activeDimensions` a row, in the order of `variances`.
+        /// The units the axes span: the active units this sample's posterior narrows (marginal
+        /// variance under 0.5), or every active unit when fewer than two are.
+        public var dimensions: [Int]
+        /// One unit vector over `dimensions` a row, in the order of `variances`.
         public var axes: [[Double]]
         public var file: String
     }
@@ -44,6 +47,8 @@ struct PosteriorCorrelationExport {
     static let topPairCount = 10
     /// Pixels a heat-map cell is drawn with.
     static let cellPixels = 12
+    /// A unit counts as narrowed by a sample's posterior below this marginal variance.
+    static let narrowedVariance = 0.5
 
     let model: VAEModel
     let dataset: Dataset
@@ -125,7 +130,6 @@ struct PosteriorCorrelationExport {
     /// [−2, 2] along the largest few: which images the posterior holds about equally likely.
     private func principalAxes(_ s: Int, choleskyIndex: Int, out: OutputSet) throws -> PosteriorCorrelationSummary.Axes {
         let d = model.config.latent, D = dataset.dimension
-        let active = activeDimensions, a = active.count
         var x = [Float](repeating: 0, count: D), l = [Float](repeating: 0, count: d * d)
         x.withUnsafeMutableBufferPointer { dataset.copySample(s, into: $0.baseAddress!) }
         x.withUnsafeBufferPointer { xp in
@@ -134,6 +138,13 @@ struct PosteriorCorrelationExport {
             }
         }
         let mu = probe.encode(x, rows: 1, firstIndex: s).mu
+        func variance(_ j: Int) -> Double { (0...j).reduce(0.0) { $0 + Double(l[j * d + $1]) * Double(l[j * d + $1]) } }
+        // The axes of largest variance over every active unit are those the posterior leaves at
+        // the prior's spread for this sample, which the decoder ignores: the traversal follows
+        // the units this sample's posterior has narrowed (variance under half the prior's).
+        let narrowed = activeDimensions.filter { variance($0) < Self.narrowedVariance }
+        let active = narrowed.count >= 2 ? narrowed : activeDimensions
+        let a = active.count
         var sigma = [Double](repeating: 0, count: a * a)
         for (p, dp) in active.enumerated() {
             for (q, dq) in active.enumerated() {
@@ -165,6 +176,6 @@ struct PosteriorCorrelationExport {
             try out.subdirectory("samples/\(s)")
             try out.png(file, try ImageGrid.compose(tiles, columns: steps))
         }
-        return .init(index: s, variances: eig.values, axes: Array(eig.vectors.prefix(shown)), file: shape == nil ? "" : file)
+        return .init(index: s, variances: eig.values, dimensions: active, axes: Array(eig.vectors.prefix(shown)), file: shape == nil ? "" : file)
     }
 }

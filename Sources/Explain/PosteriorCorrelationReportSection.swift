@@ -25,11 +25,11 @@ struct PosteriorCorrelationReportSection {
                 })
         guard !c.samples.isEmpty else { return }
         r.subheading("Principal axes of shown samples")
-        r.paragraph("For each sample, the eigenvectors of its posterior covariance restricted to the active units, largest variance first: each row decodes mu + t·sqrt(variance)·axis for t from −2 to +2, the images the posterior holds about equally plausible for this input.")
+        r.paragraph("For each sample, the eigenvectors of its posterior covariance restricted to the active units it narrows (marginal variance under half the prior's; all active units when fewer than two are), largest variance first: each row decodes mu + t·sqrt(variance)·axis for t from −2 to +2, the images the posterior holds about equally plausible for this input.")
         for s in c.samples {
             let loadings = s.axes.enumerated().map { k, v in
                 let top = v.indices.sorted { abs(v[$0]) > abs(v[$1]) }.prefix(3)
-                return "axis \(k + 1) (variance \(fmt(s.variances[k]))): " + top.map { "\(fmt(v[$0], 2)) z\(c.activeDimensions[$0])" }.joined(separator: " + ")
+                return "axis \(k + 1) (variance \(fmt(s.variances[k]))): " + top.map { "\(fmt(v[$0], 2)) z\(s.dimensions[$0])" }.joined(separator: " + ")
             }
             r.facts([("sample \(s.index)", loadings.joined(separator: "; "))])
             if let png = pngs[s.file] {
