@@ -18,6 +18,12 @@ struct InspectCommand: ParsableCommand {
         // Names and metadata are the file's bytes: control characters are shown, never sent.
         print(parsed.summary(checksums: checksums).split(separator: "\n", omittingEmptySubsequences: false)
             .map { oneLine(String($0)) }.joined(separator: "\n"))
+        // The metadata lines are cut at a width the model config outgrows; the posterior family is
+        // what a reader most needs from it, so it gets a line of its own.
+        if let text = parsed.metadata["model_config"],
+           let config = try? ModelConfig.decode(json: Data(text.utf8), source: "model_config") {
+            print("posterior: " + oneLine(config.posterior ?? ModelConfig.defaultPosterior))
+        }
         if checksums.anyFailed {
             throw ConfigError("\(file): a recorded checksum does not hold; the file is corrupt")
         }
