@@ -82,6 +82,8 @@ public struct ExplainSummary: Codable, Equatable {
     public var attributionGroundTruth: [String: AttributionGroundTruth]? = nil
     /// For a model whose latent block gives cluster responsibilities: the clusters it found.
     public var clusters: ClusterSummary? = nil
+    /// Correlations in the posterior, for posteriors with a full covariance.
+    public var posteriorCorrelation: PosteriorCorrelationSummary? = nil
 
     /// summary.json: snake_case keys, non-finite numbers as the strings numpy prints.
     func json() throws -> String {

@@ -81,6 +81,11 @@ struct ExportWriter {
             log("explain: LIME median weighted R^2 of the active units' means \(NumberFormat.fixed(written.summary.medianR2ActiveMeans, 3)) in \(NumberFormat.fixed(seconds["lime"]!, 2)) s")
         }
 
+        summary.posteriorCorrelation = try PosteriorCorrelationExport(
+            model: model, dataset: dataset, options: options, probe: probe, activeDimensions: stats.activeDimensions,
+            shape: shape).write(out: out, samples: unique, log: log)
+        seconds["posterior_correlation"] = clock.lap()
+
         out.reserve("summary.json")
         if options.writeReport { out.reserve("report.html") }
         summary.files = out.files

@@ -39,6 +39,7 @@ struct ReportBuilder {
         typicality(&r)
         samples(&r)
         LIMEReportSection(summary: summary, comparisons: limeComparisons, pngs: pngs, classNames: options.classNames).add(to: &r)
+        PosteriorCorrelationReportSection(summary: summary, pngs: pngs).add(to: &r)
         r.section("Files")
         r.paragraph("Written next to this report (numpy reads the .npy arrays; summary.json holds every figure above):")
         r.table(headers: ["file"], rows: summary.files.map { [$0] })

@@ -42,6 +42,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var clusterInitEpoch = 10
     /// gmvae: weight of KL(batch mean of q(y|x) ‖ uniform), summed over the batch's rows.
     public var clusterBalance: Float = 1
+    /// The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample).
+    public var posterior = "diagonal"
     /// A checkpoint every N steps besides the one at each epoch end (0: epoch ends only).
     public var checkpointEvery = 0
     public var keepCheckpoints = 3
@@ -209,6 +211,8 @@ extension TrainConfig {
         if case .gaussianFixed = lik { lik = .gaussianFixed(variance: gaussianVariance) }
         var config = ModelConfig(inputDim: inputDim, encoderHidden: hidden, latent: latent, decoderHidden: decoderHidden,
                                  activation: act, likelihood: lik, beta: beta, binarize: binarize)
+        // The diagonal model's config stays what it was before the field existed.
+        config.posterior = posterior == ModelConfig.defaultPosterior ? nil : posterior
         try applyArchitecture(to: &config, sampleShape: sampleShape ?? [inputDim])
         if bayesianWeights || (config.encoderLayers + config.decoderLayers).contains(where: \.isBayesian) {
             config.bayesian = BayesianWeights(allLayers: bayesianWeights, priorSigma: priorSigma, rhoInit: rhoInit)

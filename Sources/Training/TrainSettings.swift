@@ -53,6 +53,8 @@ public enum TrainSettings {
         .number("cluster-balance", \.clusterBalance, placeholder: "x", expects: "a number >= 0",
                 help: "gmvae: weight of KL(batch mean of q(y|x) || uniform) against collapsed and empty clusters (default \(d.clusterBalance)).",
                 accepts: { $0.isFinite && $0 >= 0 }),
+        .choice("posterior", \.posterior, ModelConfig.posteriors,
+                help: "The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample, correlated latent dimensions) (default \(d.posterior))."),
         .number("checkpoint-every", \.checkpointEvery, expects: "a whole number >= 0",
                 help: "Also checkpoint every N steps (default \(d.checkpointEvery): at epoch ends only).", accepts: { $0 >= 0 }),
         .number("keep-checkpoints", \.keepCheckpoints, expects: "a whole number of at least 1",

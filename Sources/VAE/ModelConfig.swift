@@ -78,6 +78,11 @@ public struct ModelConfig: Codable, Equatable {
     public var clusters: Int?
     public var clusterBalance: Float?
     public static let defaultClusters = 10
+    /// The Gaussian's covariance: "diagonal" or "full" (a Cholesky factor per sample); absent
+    /// (checkpoints written before it existed) means diagonal.
+    public var posterior: String?
+    public static let defaultPosterior = "diagonal"
+    public static let posteriors = ["diagonal", "full"]
 
     /// The encoder entries the factory builds from.
     public var encoderLayers: [LayerSpec] { encoder ?? encoderHidden.map { .dense($0) } }
@@ -103,7 +108,7 @@ public struct ModelConfig: Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
-        case encoder, decoder, inputShape, variant, bayesian, clusters, clusterBalance
+        case encoder, decoder, inputShape, variant, bayesian, clusters, clusterBalance, posterior
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.
@@ -124,6 +129,7 @@ public struct ModelConfig: Codable, Equatable {
         bayesian = try c.decodeIfPresent(BayesianWeights.self, forKey: .bayesian)
         clusters = try c.decodeIfPresent(Int.self, forKey: .clusters)
         clusterBalance = try c.decodeIfPresent(Float.self, forKey: .clusterBalance)
+        posterior = try c.decodeIfPresent(String.self, forKey: .posterior)
     }
 
     /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.

@@ -30,6 +30,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "mlp (the benchmark model), conv or alexnet, on 28x28 images.") var architecture: String = "mlp"
     @Option(help: "Encoder entries replacing the architecture's (as for train).") var encoder: String?
     @Option(help: "Decoder entries replacing the architecture's (as for train).") var decoder: String?
+    @Option(help: "The Gaussian posterior's covariance, diagonal or full (as for train).") var posterior: String = "diagonal"
     @Option(help: "Time the trained state from this checkpoint or run directory (its parameters, Adam state and settings).")
     var checkpoint: String?
     @Option(help: "Without --checkpoint: training steps on the real data that make the trained state.")
@@ -80,9 +81,11 @@ struct BenchCommand: ParsableCommand {
         config.architecture = architecture
         config.encoder = encoder
         config.decoder = decoder
+        config.posterior = posterior
         try config.validate()
-        let modelConfig = architecture == "mlp" && encoder == nil && decoder == nil
+        var modelConfig = architecture == "mlp" && encoder == nil && decoder == nil
             ? ModelConfig.benchmark : try config.modelConfig(inputDim: 784, sampleShape: [28, 28])
+        modelConfig.posterior = posterior == ModelConfig.defaultPosterior ? nil : posterior
 
         // Sized before anything of that size exists, like train: the trained-state part holds the
         // data, the model with its gradients, Adam's moments and the two states it alternates

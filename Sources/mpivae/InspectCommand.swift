@@ -24,6 +24,9 @@ struct InspectCommand: ParsableCommand {
             let variant = model.variant ?? ModelConfig.defaultVariant
             print("model: variant \(variant), latent \(model.latent)"
                 + (variant == ModelConfig.mixtureVariant ? ", \(model.clusters ?? ModelConfig.defaultClusters) clusters" : ""))
+            // The posterior family gets a line of its own: the metadata line is cut at a width the
+            // model config outgrows.
+            print("posterior: " + oneLine(model.posterior ?? ModelConfig.defaultPosterior))
             // The weights' variant, which the tensor names alone (`.mu` / `.rho`) only hint at.
             if model.hasBayesianLayers {
                 let b = model.bayesian ?? BayesianWeights()

@@ -5,8 +5,18 @@ enum LatentBlockFactory {
         let variant = c.variant ?? ModelConfig.defaultVariant
         switch variant {
         case ModelConfig.defaultVariant:
-            return DiagonalGaussian(latent: c.latent)
+            switch c.posterior ?? ModelConfig.defaultPosterior {
+            case ModelConfig.defaultPosterior: return DiagonalGaussian(latent: c.latent)
+            case "full": return FullCovarianceGaussian(latent: c.latent)
+            case let other:
+                throw ConfigError("model config: posterior must be \"diagonal\" or \"full\", found \"\(other)\"")
+            }
         case ModelConfig.mixtureVariant:
+            // The mixture's q(z|x) is the diagonal Gaussian: its responsibilities p(y|z) and the
+            // exact sum over components are written for it; a full covariance there is not built.
+            if let p = c.posterior, p != ModelConfig.defaultPosterior {
+                throw ConfigError("model config: variant \"\(variant)\" takes the diagonal posterior, found posterior \"\(p)\"")
+            }
             return GaussianMixture(latent: c.latent, clusters: c.clusters ?? ModelConfig.defaultClusters,
                                    balance: c.clusterBalance ?? 0)
         default:
