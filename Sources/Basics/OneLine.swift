@@ -1,7 +1,8 @@
 /// Messages quote file contents, names and library errors, which may hold any byte: line breaks
-/// and tabs become spaces and other control characters a visible `\xNN`, and spaces and NULs at
-/// the ends (C libraries pad their strings) are trimmed, so an error stays one readable line of
-/// stderr and cannot move the terminal's cursor.
+/// and tabs become spaces and other control characters a visible `\xNN`, and NULs at the ends and
+/// trailing spaces (C libraries pad their strings) are trimmed, so an error stays one readable
+/// line of stderr and cannot move the terminal's cursor. Leading spaces stay: progress lines
+/// indent with them.
 public func oneLine(_ message: String) -> String {
     var out = ""
     out.unicodeScalars.reserveCapacity(message.unicodeScalars.count)
@@ -16,7 +17,7 @@ public func oneLine(_ message: String) -> String {
         }
     }
     var trimmed = Substring(out)
-    while let c = trimmed.first, c == " " || c == "\0" { trimmed.removeFirst() }
+    while let c = trimmed.first, c == "\0" { trimmed.removeFirst() }
     while let c = trimmed.last, c == " " || c == "\0" { trimmed.removeLast() }
     var result = ""
     result.unicodeScalars.reserveCapacity(trimmed.unicodeScalars.count)

@@ -88,12 +88,14 @@ public enum TrainedStateBenchmark {
     /// Times steps at `batchSize` on `data` in `comm` (a world of one: the bench runs it on one
     /// rank), `repeats` windows of each state alternating over `seconds` in all. Each window
     /// starts from the same saved state and the same batches, so the two figures differ by the
-    /// state alone.
+    /// state alone. Without `start`, the model is `model` (the one the rest of the bench times),
+    /// trained from scratch for `warmupSteps`.
     public static func run(comm: Communicator, data: Dataset, dataNote: String?, batchSize: Int, start: Start?,
-                           warmupSteps: Int, seconds: Double, repeats: Int = 7) throws -> TrainedStateBenchmarkResult {
+                           model fresh: ModelConfig? = nil, warmupSteps: Int, seconds: Double,
+                           repeats: Int = 7) throws -> TrainedStateBenchmarkResult {
         var config = start?.config ?? TrainConfig()
         config.batchSize = batchSize
-        let modelConfig = try start?.modelConfig ?? config.modelConfig(inputDim: data.dimension)
+        let modelConfig = try start?.modelConfig ?? fresh ?? config.modelConfig(inputDim: data.dimension)
         guard data.dimension == modelConfig.inputDim else {
             throw ConfigError("--checkpoint \(start?.path ?? ""): its model takes \(modelConfig.inputDim) values a sample, the benchmark data (\(data.name)) has \(data.dimension)")
         }

@@ -112,7 +112,8 @@ struct BenchCommand: ParsableCommand {
         try comm.rootDecides {
             guard let regime, let solo else { return }
             trained = try TrainedStateBenchmark.run(comm: solo, data: regime.data, dataNote: regime.note, batchSize: batchSize,
-                                                    start: regime.start, warmupSteps: warmupSteps, seconds: seconds)
+                                                    start: regime.start, model: modelConfig, warmupSteps: warmupSteps,
+                                                    seconds: seconds)
         }
         guard comm.rank == 0, let single, let trained else { return }
 

@@ -219,6 +219,36 @@ final class MixturePriorTests: XCTestCase {
         for o in offsets { XCTAssertEqual(o, offsets[0], accuracy: 1e-5, "the ratio's constant must not depend on the sample") }
     }
 
+    /// The per-cluster saliency of the export differentiates a responsibility through the head:
+    /// the block's gradient must match central differences of the responsibilities it reports.
+    func testResponsibilityGradientMatchesFiniteDifferences() {
+        let L = 3, K = 4
+        let h = Harness(latent: L, clusters: K, balance: 0)
+        let prior: [Float] = [1, -1, 0.3, 0, 0.5, -0.2, -1.5, 1, 0.8, 0.2, -0.3, -0.9,
+                              0.1, -0.4, 0.3, 0.2, -0.5, 0.4, -0.1, 0.3, 0, 0.25, -0.2, 0.1]
+        for i in 0..<prior.count { h.parameters[i] = prior[i] }
+        var head: [Float] = [0.4, -0.3, 0.2, -0.5, 0.3, 0.1, -0.2, 0.6, -0.4, 0.2, -0.1, 0.3]   // two rows
+        let rows = 2, H = 2 * L
+        for c in 0..<K {
+            var analytic = [Float](repeating: .nan, count: rows * H)
+            XCTAssertTrue(h.block.extraGradient(0, component: c, heads: head, rows: rows, into: &analytic))
+            for r in 0..<rows {
+                for e in 0..<H {
+                    let i = r * H + e, step: Float = 1e-2
+                    var up = [Float](repeating: 0, count: rows * K), down = up
+                    let keep = head[i]
+                    head[i] = keep + step; h.block.posteriorExtra(0, heads: head, rows: rows, into: &up)
+                    head[i] = keep - step; h.block.posteriorExtra(0, heads: head, rows: rows, into: &down)
+                    head[i] = keep
+                    let numeric = (up[r * K + c] - down[r * K + c]) / (2 * step)
+                    XCTAssertEqual(analytic[i], numeric, accuracy: 2e-3, "cluster \(c), row \(r), head entry \(e)")
+                }
+            }
+        }
+        var unused = [Float](repeating: 0, count: rows * H)
+        XCTAssertFalse(h.block.extraGradient(0, component: K, heads: head, rows: rows, into: &unused))
+    }
+
     func testCheckpointNamesAndVariantRoundTrip() throws {
         var config = ModelConfig(inputDim: 12, encoderHidden: [8], latent: 3)
         config.variant = "gmvae"

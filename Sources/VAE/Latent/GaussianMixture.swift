@@ -325,4 +325,34 @@ struct GaussianMixture: LatentBlock {
             for k in 0..<K { out[i * K + k] = Float(Foundation.exp(a[k] - lse)) }
         }
     }
+
+    /// d q(y = c | x) / d heads with q(y|x) = p(y | z = mu) and a uniform p(y):
+    /// r_c (g_c − Σ_k r_k g_k) on the mean entries, g_kj = −(mu_j − m_kj) exp(−lv_kj); the
+    /// log-variance entries do not enter the responsibilities, so their gradient is 0.
+    func extraGradient(_ index: Int, component c: Int, heads: UnsafePointer<Float>, rows: Int,
+                       into dheads: UnsafeMutablePointer<Float>) -> Bool {
+        guard index == 0, c >= 0, c < clusters else { return false }
+        let L = latent, K = clusters
+        var a = [Double](repeating: 0, count: K), half = a, r = a
+        var weighted = [Double](repeating: 0, count: L)
+        for i in 0..<rows {
+            let mu = heads + i * 2 * L, d = dheads + i * 2 * L
+            logJoint(mu, &a, &half)
+            let lse = Self.logSumExp(a)
+            for k in 0..<K { r[k] = Foundation.exp(a[k] - lse) }
+            func g(_ k: Int, _ j: Int) -> Double {
+                -(Double(mu[j]) - Double(means[k * L + j])) * Foundation.exp(-Double(logvars[k * L + j]))
+            }
+            for j in 0..<L {
+                var s = 0.0
+                for k in 0..<K { s += r[k] * g(k, j) }
+                weighted[j] = s
+            }
+            for j in 0..<L {
+                d[j] = Float(r[c] * (g(c, j) - weighted[j]))
+                d[L + j] = 0
+            }
+        }
+        return true
+    }
 }
