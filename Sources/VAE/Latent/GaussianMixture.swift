@@ -65,9 +65,11 @@ struct GaussianMixture: LatentBlock {
     var noiseWidth: Int { latent }
     var lossTermNames: [String] { ["kl_z", "kl_y"] }
 
-    func headParameters(inDim: Int) -> [ParameterDeclaration] {
-        DiagonalGaussian(latent: latent).headParameters(inDim: inDim)
-    }
+    /// q(z|x) is the VAE's diagonal Gaussian: same head, noise, importance state and posterior
+    /// read-outs; only the prior and its terms are the mixture's.
+    private var gaussian: DiagonalGaussian { DiagonalGaussian(latent: latent) }
+
+    func headParameters(inDim: Int) -> [ParameterDeclaration] { gaussian.headParameters(inDim: inDim) }
 
     var blockParameters: [ParameterDeclaration] {
         [ParameterDeclaration(name: "prior.means", shape: [clusters, latent], initialization: .zeros),
@@ -84,7 +86,7 @@ struct GaussianMixture: LatentBlock {
     private var logvars: UnsafePointer<Float> { UnsafePointer(prior! + clusters * latent) }
 
     func fillNoise(seed: UInt64, epoch: Int, sampleIndex: Int, stream: Int, into dst: UnsafeMutablePointer<Float>) {
-        NoiseGenerator.fillGaussian(seed: seed, epoch: epoch, sampleIndex: sampleIndex, stream: stream, into: dst, count: latent)
+        gaussian.fillNoise(seed: seed, epoch: epoch, sampleIndex: sampleIndex, stream: stream, into: dst)
     }
 
     /// a_k = log p(y = k) + log N(z; m_k, v_k) without the 2π constant (it cancels against
@@ -253,13 +255,7 @@ struct GaussianMixture: LatentBlock {
     var importanceScratchWidth: Int { latent }
 
     func prepareImportance(head: UnsafePointer<Float>, scratch sigma: UnsafeMutablePointer<Float>) -> Double {
-        let lv = head + latent
-        var sum = 0.0
-        for j in 0..<latent {
-            sigma[j] = FastMath.exp(0.5 * lv[j])
-            sum += Double(lv[j])
-        }
-        return 0.5 * sum
+        gaussian.prepareImportance(head: head, scratch: sigma)
     }
 
     /// log p(z) − log q(z|x) with the 2π constants cancelled: the mixture's logsumexp
@@ -303,14 +299,14 @@ struct GaussianMixture: LatentBlock {
     }
 
     func posteriorMeans(heads: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { (out + r * latent).update(from: heads + r * 2 * latent, count: latent) }
+        gaussian.posteriorMeans(heads: heads, rows: rows, into: out)
     }
 
     func posteriorLogVariances(heads: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { (out + r * latent).update(from: heads + r * 2 * latent + latent, count: latent) }
+        gaussian.posteriorLogVariances(heads: heads, rows: rows, into: out)
     }
 
-    func meanHeadIndex(dimension: Int) -> Int { dimension }
+    func meanHeadIndex(dimension: Int) -> Int { gaussian.meanHeadIndex(dimension: dimension) }
 
     var posteriorExtras: [PosteriorExtra] { [PosteriorExtra(name: "responsibilities", width: clusters)] }
 
@@ -318,12 +314,19 @@ struct GaussianMixture: LatentBlock {
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
         precondition(index == 0, "GaussianMixture has one posterior extra, not \(index)")
         let L = latent, K = clusters
-        var a = [Double](repeating: 0, count: K), half = a
+        var a = [Double](repeating: 0, count: K), half = a, r = a
         for i in 0..<rows {
-            logJoint(heads + i * 2 * L, &a, &half)
-            let lse = Self.logSumExp(a)
-            for k in 0..<K { out[i * K + k] = Float(Foundation.exp(a[k] - lse)) }
+            meanResponsibilities(heads + i * 2 * L, &a, &half, into: &r)
+            for k in 0..<K { out[i * K + k] = Float(r[k]) }
         }
+    }
+
+    /// q(y|x) = p(y | z = mu), in Double, into `r` (`a` and `half` are `logJoint`'s scratch).
+    private func meanResponsibilities(_ mu: UnsafePointer<Float>, _ a: inout [Double], _ half: inout [Double],
+                                      into r: inout [Double]) {
+        logJoint(mu, &a, &half)
+        let lse = Self.logSumExp(a)
+        for k in 0..<clusters { r[k] = Foundation.exp(a[k] - lse) }
     }
 
     /// d q(y = c | x) / d heads with q(y|x) = p(y | z = mu) and a uniform p(y):
@@ -337,9 +340,7 @@ struct GaussianMixture: LatentBlock {
         var weighted = [Double](repeating: 0, count: L)
         for i in 0..<rows {
             let mu = heads + i * 2 * L, d = dheads + i * 2 * L
-            logJoint(mu, &a, &half)
-            let lse = Self.logSumExp(a)
-            for k in 0..<K { r[k] = Foundation.exp(a[k] - lse) }
+            meanResponsibilities(mu, &a, &half, into: &r)
             func g(_ k: Int, _ j: Int) -> Double {
                 -(Double(mu[j]) - Double(means[k * L + j])) * Foundation.exp(-Double(logvars[k * L + j]))
             }
