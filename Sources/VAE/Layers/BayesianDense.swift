@@ -129,38 +129,16 @@ final class BayesianDenseLayer: Layer {
             }
         }
         if productsOnly { return }
-        if let activation {
-            ActivationKernels.biasActivate(output, rows: rows, cols: outDim, bias: bMu, activation: activation)
-        } else {
-            ActivationKernels.biasAdd(output, rows: rows, cols: outDim, bias: bMu)
-        }
+        DensePass.forwardEpilogue(output, rows: rows, cols: outDim, bias: bMu, activation: activation)
     }
 
     func backward(rows: Int, gradOutput dy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
                   parameterGradients: Bool, biasGradientDone: Bool, productsOnly: Bool) {
         // The mean path is the ordinary dense layer's, call for call.
-        if !productsOnly && !biasGradientDone {
-            if parameterGradients {
-                if let activation {
-                    ActivationKernels.backward(dy, output: output, rows: rows, cols: outDim, activation: activation,
-                                               biasGrad: gbMu)
-                } else {
-                    for j in 0..<outDim { gbMu[j] = 0 }
-                    for i in 0..<rows {
-                        let r = dy + i * outDim
-                        for j in 0..<outDim { gbMu[j] += r[j] }
-                    }
-                }
-            } else if let activation {
-                ActivationKernels.backwardNoBias(dy, output: output, rows: rows, cols: outDim, activation: activation)
-            }
-        }
-        if parameterGradients {
-            Gemm.weightGradient(rows: rows, inDim: inDim, outDim: outDim, dy: dy, x: input, dw: gwMu)
-        }
-        if let dx = gradInput {
-            Gemm.inputGradient(rows: rows, inDim: inDim, outDim: outDim, dy: dy, w: wMu, dx: dx)
-        }
+        DensePass.backward(rows: rows, inDim: inDim, outDim: outDim, dy: dy, input: input, output: output, weight: wMu,
+                           activation: activation, weightGrad: gwMu, biasGrad: gbMu, gradInput: gradInput,
+                           parameterGradients: parameterGradients, biasGradientDone: biasGradientDone,
+                           productsOnly: productsOnly)
         guard sampledLast else {
             if parameterGradients && !productsOnly {
                 gwRho.update(repeating: 0, count: inDim * outDim)

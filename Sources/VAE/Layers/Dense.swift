@@ -65,38 +65,14 @@ final class DenseLayer: Layer {
     func forward(rows: Int, productsOnly: Bool) {
         Gemm.linear(rows: rows, inDim: inDim, outDim: outDim, x: input, w: weight, y: output)
         if productsOnly { return }
-        if let activation {
-            ActivationKernels.biasActivate(output, rows: rows, cols: outDim, bias: bias, activation: activation)
-        } else {
-            ActivationKernels.biasAdd(output, rows: rows, cols: outDim, bias: bias)
-        }
+        DensePass.forwardEpilogue(output, rows: rows, cols: outDim, bias: bias, activation: activation)
     }
 
     func backward(rows: Int, gradOutput dy: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
                   parameterGradients: Bool, biasGradientDone: Bool, productsOnly: Bool) {
-        // The activation derivative and the bias gradient in one pass over dy, as the MLP always did
-        // (there it ran right after the layer above had written dy).
-        if !productsOnly && !biasGradientDone {
-            if parameterGradients {
-                if let activation {
-                    ActivationKernels.backward(dy, output: output, rows: rows, cols: outDim, activation: activation,
-                                               biasGrad: biasGrad)
-                } else {
-                    for j in 0..<outDim { biasGrad[j] = 0 }
-                    for i in 0..<rows {
-                        let r = dy + i * outDim
-                        for j in 0..<outDim { biasGrad[j] += r[j] }
-                    }
-                }
-            } else if let activation {
-                ActivationKernels.backwardNoBias(dy, output: output, rows: rows, cols: outDim, activation: activation)
-            }
-        }
-        if parameterGradients {
-            Gemm.weightGradient(rows: rows, inDim: inDim, outDim: outDim, dy: dy, x: input, dw: weightGrad)
-        }
-        if let dx = gradInput {
-            Gemm.inputGradient(rows: rows, inDim: inDim, outDim: outDim, dy: dy, w: weight, dx: dx)
-        }
+        DensePass.backward(rows: rows, inDim: inDim, outDim: outDim, dy: dy, input: input, output: output, weight: weight,
+                           activation: activation, weightGrad: weightGrad, biasGrad: biasGrad, gradInput: gradInput,
+                           parameterGradients: parameterGradients, biasGradientDone: biasGradientDone,
+                           productsOnly: productsOnly)
     }
 }
