@@ -16,7 +16,7 @@ import Darwin
 /// - `file.npy`: N x d or N x h x w, `|u1` (pixels, scaled by 1/255), `<f4` or `<f8` (used as is);
 ///   integer labels from a sibling `file.labels.npy` (N values) when it exists.
 /// - `file.csv`: numeric CSV (see `CSVReader`); a header column `label` gives labels.
-/// - `synthetic[:k=3,n=10000,seed=1,edges=soft]`: `SyntheticData` with k factors; the train split is samples
+/// - `synthetic[:k=3,n=10000,seed=1,edges=hard]`: `SyntheticData` with k factors; the train split is samples
 ///   0..<n of the stream, the test split the next max(1, n/6).
 ///
 /// A single file has no split of its own: `.test` is its last floor(N/6) samples and `.train` the
@@ -219,8 +219,8 @@ public enum DataSource {
         public var factors = 3
         public var count = 10_000
         public var seed: UInt64 = 1
-        /// `edges=hard`: grid-aligned 8x8 squares with sharp edges (see `SyntheticData`).
-        public var hardEdges = false
+        /// Grid-aligned 8x8 squares with sharp edges unless `edges=soft` (see `SyntheticData`).
+        public var hardEdges = true
         /// `clusters=c`: `SyntheticData.makeClusters` instead of factors (k is then unused).
         public var clusters: Int?
     }

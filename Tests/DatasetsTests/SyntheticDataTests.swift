@@ -26,9 +26,10 @@ final class SyntheticDataTests: XCTestCase {
 
     func testEachFactorIsTheBrightnessOfItsSquareAndNothingElseVaries() {
         let centres = [7 * 28 + 7, 7 * 28 + 20, 20 * 28 + 7, 20 * 28 + 20]   // pixels near each square's centre
-        for k in 1...4 {
+        for hard in [true, false] {
+          for k in 1...4 {
             let count = 400
-            let data = SyntheticData.make(count: count, factors: k, seed: 3)
+            let data = SyntheticData.make(count: count, factors: k, seed: 3, hardEdges: hard)
             let factors = SyntheticData.factors(count: count, factors: k, seed: 3)
             let labels = data.labels ?? []
             XCTAssertEqual(factors.count, count * k)
@@ -36,7 +37,9 @@ final class SyntheticDataTests: XCTestCase {
                 let image = pixels(data, i)
                 for j in 0..<4 {
                     if j < k {
-                        XCTAssertEqual(image[centres[j]], factors[i * k + j], accuracy: 0.006, "k=\(k) sample \(i) factor \(j)")
+                        let amplitude: Float = hard ? 1 - 0.2 * Float(j) : 1
+                        XCTAssertEqual(image[centres[j]], amplitude * factors[i * k + j], accuracy: 0.006,
+                                       "hard \(hard) k=\(k) sample \(i) factor \(j)")
                     } else {
                         XCTAssertEqual(image[centres[j]], 0, "square \(j) must be absent when k=\(k)")
                     }
@@ -44,6 +47,7 @@ final class SyntheticDataTests: XCTestCase {
                 XCTAssertEqual(image[13 * 28 + 13] < 0.2, true)   // the gap between squares stays dark
                 XCTAssertEqual(Int(labels[i]), Int(factors[i * k] * 10))
             }
+          }
         }
     }
 
@@ -51,9 +55,10 @@ final class SyntheticDataTests: XCTestCase {
         // The image of a sample equals the sum of single-factor images scaled by its factors
         // (within rounding to bytes): the property that makes one unit per factor enough.
         let k = 4
-        let data = SyntheticData.make(count: 200, factors: k, seed: 8)
+        for hard in [true, false] {
+        let data = SyntheticData.make(count: 200, factors: k, seed: 8, hardEdges: hard)
         let factors = SyntheticData.factors(count: 200, factors: k, seed: 8)
-        let patterns = (0..<k).map(SyntheticData.squarePattern)
+        let patterns = (0..<k).map { SyntheticData.squarePattern($0, hardEdges: hard) }
         var worst: Float = 0
         for i in 0..<200 {
             let image = pixels(data, i)
@@ -63,7 +68,8 @@ final class SyntheticDataTests: XCTestCase {
                 worst = max(worst, abs(image[p] - model))
             }
         }
-        XCTAssertLessThanOrEqual(worst, 0.5 / 255 + 1e-6)
+        XCTAssertLessThanOrEqual(worst, 0.5 / 255 + 1e-6, "hard \(hard)")
+        }
     }
 
     func testFactorsAreUniformAndIndependent() {

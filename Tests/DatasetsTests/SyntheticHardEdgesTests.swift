@@ -1,11 +1,21 @@
 import XCTest
 @testable import Datasets
 
-/// `synthetic:...,edges=hard`: the squares whose pixels the attribution ground truth counts.
+/// `synthetic:...` (hard edges unless `edges=soft`): the squares whose pixels the attribution
+/// ground truth counts.
 final class SyntheticHardEdgesTests: XCTestCase {
     func testSquaresAreSharpGridAlignedAndOfUnequalBrightness() throws {
         let data = try DataSource.load("synthetic:k=4,n=60,edges=hard", split: .test)
         XCTAssertEqual(data.name, "synthetic:k=4,seed=1,edges=hard")
+        // The hard squares are the default; the soft ones are asked for and named as such.
+        let plain = try DataSource.load("synthetic:k=4,n=60", split: .test)
+        XCTAssertEqual(plain.fingerprint, data.fingerprint)
+        XCTAssertEqual(plain.name, data.name)
+        let soft = try DataSource.load("synthetic:k=4,n=60,edges=soft", split: .test)
+        XCTAssertEqual(soft.name, "synthetic:k=4,seed=1,edges=soft")
+        XCTAssertNotEqual(soft.fingerprint, data.fingerprint)
+        XCTAssertEqual(try DataSource.factorTruth("synthetic:k=4,n=60", split: .test)?.regions,
+                       (0..<4).map { SyntheticData.squareRegion($0) })
         let truth = try XCTUnwrap(try DataSource.factorTruth("synthetic:k=4,n=60,edges=hard", split: .test))
         XCTAssertEqual(truth.count, data.count)
         XCTAssertEqual(truth.values, SyntheticData.factors(count: 10, factors: 4, seed: 1, firstIndex: 60))
@@ -26,7 +36,7 @@ final class SyntheticHardEdgesTests: XCTestCase {
         }
         // The soft squares are unchanged; their region is the 10x10 inside the edges' midpoints
         // less its four corners, where the two edges multiply to below half.
-        XCTAssertEqual(SyntheticData.squareRegion(0).filter { $0 }.count, 96)
+        XCTAssertEqual(SyntheticData.squareRegion(0, hardEdges: false).filter { $0 }.count, 96)
         XCTAssertNil(try DataSource.factorTruth("fashion-mnist", split: .test))
         XCTAssertThrowsError(try DataSource.syntheticOptions("synthetic:edges=round")) {
             XCTAssertTrue("\($0)".contains("edges must be soft or hard"), "\($0)")
