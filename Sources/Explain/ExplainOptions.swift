@@ -44,6 +44,10 @@ public struct ExplainOptions {
     /// The evaluation data's generating factors, when known (synthetic data): the attribution
     /// methods are then measured against them.
     public var factorTruth: FactorTruth?
+    /// A Bayesian model's uncertainty across weight samples, measured beforehand over the same
+    /// evaluation set (rank 0 needs it): written into `uncertainty/`, a report section of its own
+    /// and each explained sample's entry. Nil for a model without weight uncertainty.
+    public var epistemic: EpistemicExport?
 
     public init(outDir: String) { self.outDir = outDir }
 

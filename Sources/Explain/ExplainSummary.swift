@@ -47,6 +47,8 @@ public struct ExplainSummary: Codable, Equatable {
         public var cluster: Int? = nil
         public var responsibility: Double? = nil
         public var responsibilities: [Double]? = nil
+        /// A Bayesian model's uncertainty about this sample.
+        public var epistemic: EpistemicSummary.Sample? = nil
     }
 
     public var format = "mpivae-explain/1"
@@ -82,6 +84,8 @@ public struct ExplainSummary: Codable, Equatable {
     public var attributionGroundTruth: [String: AttributionGroundTruth]? = nil
     /// For a model whose latent block gives cluster responsibilities: the clusters it found.
     public var clusters: ClusterSummary? = nil
+    /// For a Bayesian model explained with weight samples: its own uncertainty.
+    public var epistemic: EpistemicSummary? = nil
     /// Correlations in the posterior, for posteriors with a full covariance.
     public var posteriorCorrelation: PosteriorCorrelationSummary? = nil
 

@@ -67,6 +67,19 @@ struct ExportWriter {
                                                  pictures: pictures, probe: probe, options: options).write(out: out)
             seconds["clusters"] = clock.lap()
         }
+        if let epistemic = options.epistemic {
+            guard epistemic.count == n else {
+                throw ExplainError("explain: the weight samples' uncertainty covers \(epistemic.count) samples, the export \(n)")
+            }
+            let written = try epistemic.write(out: out, prefix: EpistemicExport.directoryName + "/", dataset: dataset, model: model,
+                                              upscale: options.upscale, explained: unique)
+            summary.epistemic = written
+            let ranks = epistemic.ranks
+            for k in summary.samples.indices {
+                summary.samples[k].epistemic = epistemic.sample(summary.samples[k].index, summary: written, ranks: ranks)
+            }
+            seconds["epistemic"] = clock.lap()
+        }
         var limeComparisons: [(index: Int, file: String, units: [Int])] = []
         if let lime {
             let export = LIMEExport(evaluations: lime, arrays: a, stats: stats, dataset: dataset, pictures: pictures,

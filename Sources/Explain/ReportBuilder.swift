@@ -36,6 +36,10 @@ struct ReportBuilder {
         latentScatter(&r)
         classes(&r)
         ClusterReportSection(summary: summary, pngs: pngs).add(to: &r)
+        if let e = summary.epistemic {
+            EpistemicReportSection(summary: e, pngs: pngs, prefix: EpistemicExport.directoryName + "/", classNames: options.classNames)
+                .add(to: &r)
+        }
         typicality(&r)
         samples(&r)
         LIMEReportSection(summary: summary, comparisons: limeComparisons, pngs: pngs, classNames: options.classNames).add(to: &r)
@@ -131,6 +135,11 @@ struct ReportBuilder {
                 }
                 facts.append(("cluster", line))
             }
+            if let e = s.epistemic, let all = summary.epistemic {
+                facts.append(("epistemic uncertainty",
+                              "\(all.measure) \(String(format: "%.4g", e.uncertainty)), rank \(e.rank) of \(all.count) (1: most uncertain); "
+                              + e.measures.dropFirst().map { "\($0.name) \($0.value)" }.joined(separator: ", ")))
+            }
             facts.append(("top dimensions by KL", s.topDimensions.prefix(6).map { "z\($0) (\(fmt(s.klPerDim[$0])))" }.joined(separator: ", ")))
             r.facts(facts)
             r.chart(SVGChart.intervals(centres: s.mu, halfWidths: s.std.map { 2 * $0 }, labels: (0..<s.mu.count).map { "z\($0)" },
@@ -145,7 +154,8 @@ struct ReportBuilder {
             for (file, caption) in [("saliency", "input, then d mu / d x for its top dimensions"),
                                     ("occlusion", "input, posterior change per occluded patch, then per top dimension"),
                                     ("traversal", "its own code, top dimensions moved over ±2 aggregate std"),
-                                    ("neighbours", "the sample, then its nearest neighbours in latent space")] {
+                                    ("neighbours", "the sample, then its nearest neighbours in latent space"),
+                                    ("uncertainty", "the sample, then each pixel's reconstruction variance across weight samples")] {
                 if let png = pngs["samples/\(s.index)/\(file).png"] { r.image(png: png, alt: "\(file) of sample \(s.index)", caption: caption) }
             }
             r.endGroup()

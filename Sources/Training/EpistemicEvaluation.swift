@@ -27,6 +27,17 @@ public struct EpistemicResult {
     public var elboSpread: [Double]
     public var negELBO: [Double]
     public var predictive: [Double]
+    /// Per sample and latent dimension (`count x latent`, row-major): the variance across weight
+    /// samples of the posterior mean, its mean across them, and the mean of the posterior's own
+    /// variance exp(log sigma^2) (what the code's width is, against which the spread is measured).
+    public var latentSpreadPerDim: [Double]
+    public var latentMeanPerDim: [Double]
+    public var posteriorVariancePerDim: [Double]
+    /// Per sample, Bernoulli likelihood only (zeros otherwise): the mutual information between
+    /// the pixels and the weights, Σ_pixels H(mean_t p_t) − mean_t H(p_t) in nats, and the mean
+    /// over pixels of p̄(1 − p̄), the predictive Bernoulli variance.
+    public var reconMutualInformation: [Double]
+    public var reconPredictiveVariance: [Double]
     /// Per-value reconstruction variance of the samples asked for in `maps`, in their order.
     public var maps: [[Double]]
 }
@@ -64,6 +75,14 @@ public final class EpistemicEvaluation {
         let image = FloatBuffer(count: batch * D)
         var muSum = [Double](), muSq = [Double](), imSum = [Double](), imSq = [Double]()
         var lseMax = [Double](), lseSum = [Double](), elboSum = [Double](), elboSq = [Double]()
+        var pvSum = [Double](), entSum = [Double]()
+        var perDim = [Double](repeating: 0, count: 3 * N * L)
+        var information = [Double](repeating: 0, count: 2 * N)
+        let bernoulli = model.config.likelihood == .bernoulli
+        func entropy(_ p: Double) -> Double {
+            let q = Swift.min(Swift.max(p, 1e-12), 1 - 1e-12)
+            return -(q * Foundation.log(q) + (1 - q) * Foundation.log(1 - q))
+        }
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(batch, range.upperBound - start)
@@ -74,14 +93,19 @@ public final class EpistemicEvaluation {
             imSum = Array(repeating: 0, count: n * D); imSq = imSum
             lseMax = Array(repeating: -.infinity, count: n); lseSum = Array(repeating: 0, count: n)
             elboSum = Array(repeating: 0, count: n); elboSq = elboSum
+            pvSum = Array(repeating: 0, count: n * L); entSum = Array(repeating: 0, count: n * D)
             for t in 0..<T {
                 evaluator.weightSample = t
                 let sampled = evaluator.evaluate(batch: n, input: input.pointer, noiseSeed: seed, firstSampleIndex: start,
                                                  iwaeK: iwaeK)
                 evaluator.encode(batch: n, input: input.pointer, mu: mu.pointer, logvar: logvar.pointer, firstIndex: start)
                 evaluator.decode(batch: n, z: mu.pointer, output: image.pointer, firstIndex: start)
-                for i in 0..<(n * L) { let v = Double(mu.pointer[i]); muSum[i] += v; muSq[i] += v * v }
+                for i in 0..<(n * L) {
+                    let v = Double(mu.pointer[i]); muSum[i] += v; muSq[i] += v * v
+                    pvSum[i] += Foundation.exp(Double(logvar.pointer[i]))
+                }
                 for i in 0..<(n * D) { let v = Double(image.pointer[i]); imSum[i] += v; imSq[i] += v * v }
+                if bernoulli { for i in 0..<(n * D) { entSum[i] += entropy(Double(image.pointer[i])) } }
                 for r in 0..<n {
                     let b = -(sampled[r].iwaeNLL ?? sampled[r].negativeELBO)
                     elboSum[r] += sampled[r].negativeELBO
@@ -99,8 +123,22 @@ public final class EpistemicEvaluation {
             for r in 0..<n {
                 let g = start + r
                 var lz = 0.0, lx = 0.0
-                for j in 0..<L { lz += variance(muSum[r * L + j], muSq[r * L + j]) }
-                for j in 0..<D { lx += variance(imSum[r * D + j], imSq[r * D + j]) }
+                for j in 0..<L {
+                    let v = variance(muSum[r * L + j], muSq[r * L + j])
+                    lz += v
+                    perDim[g * L + j] = v
+                    perDim[N * L + g * L + j] = muSum[r * L + j] * invT
+                    perDim[2 * N * L + g * L + j] = pvSum[r * L + j] * invT
+                }
+                var mi = 0.0, pv = 0.0
+                for j in 0..<D {
+                    lx += variance(imSum[r * D + j], imSq[r * D + j])
+                    let p = imSum[r * D + j] * invT
+                    pv += p * (1 - p)
+                    if bernoulli { mi += entropy(p) - entSum[r * D + j] * invT }
+                }
+                information[g] = Swift.max(0, mi)
+                information[N + g] = pv / Double(D)
                 perSample[g] = lz / Double(L)
                 perSample[N + g] = lx / Double(D)
                 perSample[2 * N + g] = atMeans[r].negativeELBO
@@ -116,6 +154,8 @@ public final class EpistemicEvaluation {
         }
         try comm.allreduce(&perSample, op: .sum)
         if !maps.isEmpty { try comm.allreduce(&mapValues, op: .sum) }
+        try comm.allreduce(&perDim, op: .sum)
+        try comm.allreduce(&information, op: .sum)
         func mean(_ slot: Int) -> Double {
             var s = 0.0
             for g in 0..<N { s += perSample[slot * N + g] }
@@ -128,6 +168,9 @@ public final class EpistemicEvaluation {
             latentSpread: Array(perSample[0..<N]), reconSpread: Array(perSample[N..<(2 * N)]),
             elboSpread: Array(perSample[(5 * N)..<(6 * N)]),
             negELBO: Array(perSample[(2 * N)..<(3 * N)]), predictive: Array(perSample[(3 * N)..<(4 * N)]),
+            latentSpreadPerDim: Array(perDim[0..<(N * L)]), latentMeanPerDim: Array(perDim[(N * L)..<(2 * N * L)]),
+            posteriorVariancePerDim: Array(perDim[(2 * N * L)..<(3 * N * L)]),
+            reconMutualInformation: Array(information[0..<N]), reconPredictiveVariance: Array(information[N..<(2 * N)]),
             maps: (0..<maps.count).map { Array(mapValues[($0 * D)..<(($0 + 1) * D)]) })
     }
 }

@@ -61,6 +61,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var explainSamples = [0, 1, 2]
     /// Local surrogate explanations (LIME) in the export, with their default settings.
     public var explainLIME = true
+    /// Weight samples the export of a Bayesian model measures its own uncertainty with (0: none).
+    public var explainWeightSamples = 16
     /// Stop after this many steps in total (0: no limit); for tests and benchmarks.
     public var maxSteps = 0
     /// Gradients are reduced in buckets of this many MiB, each started as soon as the backward

@@ -33,7 +33,7 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "LIME: how many samples to explain (the --sample ones first, then one of each class, then the first).")
     var limeExplained: Int = 16
 
-    @Option(help: "Bayesian models: also explain the model's own uncertainty from this many weight samples, into OUT/uncertainty (0: off).")
+    @Option(help: "Bayesian models: also explain the model's own uncertainty from this many weight samples, into OUT/uncertainty and the report (0: off).")
     var weightSamples: Int = 0
 
     func run() throws {
@@ -69,21 +69,30 @@ struct ExplainCommand: ParsableCommand {
         options.factorTruth = try DataSource.factorTruth(data, split: which)
         var info = ["checkpoint": checkpoint, "seed": String(seed)]
         if let crc = metadata["data_crc32"] { info["checkpoint_checksum"] = "crc32:" + crc }
-        try ExplainRun.agreed {
-            _ = try ExplainExport.run(model: model, dataset: dataset, trainSet: trainSet, options: options, communicator: comm,
-                                      checkpointInfo: info, log: { if comm.rank == 0 { print($0); fflush(stdout) } })
-        }
-        if comm.rank == 0 { print("explanations: \(out)/report.html") }
+        // The weight samples are measured first, so that the export's report and per-sample
+        // entries include the model's own uncertainty.
+        var measured: EpistemicReport.Measured?
         if weightSamples > 0 {
             guard model.weightKL != nil else {
                 throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers")
             }
             let report = EpistemicReport(checkpoint: checkpoint, data: data, split: split, weightSamples: weightSamples,
-                                         iwae: 0, seed: seed, heldOutClass: nil, uncertaintyOut: out + "/uncertainty",
-                                         json: false)
-            try report.run(comm: comm, model: model, dataset: dataset,
-                           trainingCount: Int(metadata["dataset_count"] ?? "") ?? 0, metadata: metadata)
-            if comm.rank == 0 { print("uncertainty explanations: \(out)/uncertainty/uncertainty.html") }
+                                         iwae: 0, seed: seed, heldOutClass: nil, uncertaintyOut: nil, json: false)
+            measured = try report.measure(comm: comm, model: model, dataset: dataset,
+                                          trainingCount: Int(metadata["dataset_count"] ?? "") ?? 0,
+                                          excludedClass: EpistemicReport.excludedClass(metadata),
+                                          shown: EpistemicReport.shown(count: dataset.count, explained: samples))
+            options.epistemic = measured?.export
+        }
+        try ExplainRun.agreed {
+            _ = try ExplainExport.run(model: model, dataset: dataset, trainSet: trainSet, options: options, communicator: comm,
+                                      checkpointInfo: info, log: { if comm.rank == 0 { print($0); fflush(stdout) } })
+        }
+        if comm.rank == 0 {
+            if let measured {
+                for line in EpistemicReport.lines(measured, data: data, split: split, weightSamples: weightSamples, iwae: 0) { print(line) }
+            }
+            print("explanations: \(out)/report.html")
         }
     }
 }

@@ -104,12 +104,30 @@ struct TrainCommand: ParsableCommand {
             }
             StallWatchdog.phase = "the explanation export"
             StallWatchdog.step = -1
+            // A Bayesian model's own uncertainty, measured over the test split before the export
+            // so that its report and per-sample entries show it.
+            var measured: EpistemicReport.Measured?
+            if summary.model.weightKL != nil && config.explainWeightSamples > 0 {
+                let report = EpistemicReport(checkpoint: summary.lastCheckpoint?.path ?? config.out, data: config.data, split: "test",
+                                             weightSamples: config.explainWeightSamples, iwae: 0, seed: config.seed,
+                                             heldOutClass: nil, uncertaintyOut: nil, json: false)
+                measured = try report.measure(comm: comm, model: summary.model, dataset: testSet,
+                                              trainingCount: summary.trainSet.count, excludedClass: config.excludeClass,
+                                              shown: EpistemicReport.shown(count: testSet.count, explained: options.samples))
+                options.epistemic = measured?.export
+            }
             try ExplainRun.agreed {
                 _ = try ExplainExport.run(model: summary.model, dataset: testSet, trainSet: summary.trainSet, options: options,
                                           communicator: comm, checkpointInfo: info,
                                           log: { if comm.rank == 0 { print(oneLine($0)); fflush(stdout) } })
             }
-            if comm.rank == 0 { print("explanations: \(options.outDir)/report.html") }
+            if comm.rank == 0 {
+                if let measured {
+                    for line in EpistemicReport.lines(measured, data: config.data, split: "test",
+                                                      weightSamples: config.explainWeightSamples, iwae: 0) { print(oneLine(line)) }
+                }
+                print("explanations: \(options.outDir)/report.html")
+            }
         }
     }
 }

@@ -81,10 +81,57 @@ final class BayesianTrainingTests: EndToEndCase {
         let explained = Tool.temporaryDirectory("bayes-explain")
         try Tool.succeed(["explain", "--checkpoint", straight, "--data", "synthetic:n=1000", "--out", explained,
                           "--iwae", "2", "--weight-samples", "2"], ranks: 2, timeout: 240)
-        for file in ["epistemic.npy", "uncertainty.html", "most_uncertain.png", "uncertainty_maps.png",
-                     "snr_encoder_0_weight.svg"] {
+        for file in ["epistemic.npy", "most_uncertain.png", "uncertainty_maps.png", "snr_encoder_0_weight.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: explained + "/uncertainty/" + file), file)
         }
+        XCTAssertTrue(try String(contentsOfFile: explained + "/report.html", encoding: .utf8).contains("own uncertainty (weight samples)"))
+        // evaluate writes the same explanations on their own, with a page of their own.
+        let alone = Tool.temporaryDirectory("bayes-uncertainty")
+        try Tool.succeed(["evaluate", "--checkpoint", straight, "--data", "synthetic:n=1000", "--weight-samples", "2",
+                          "--uncertainty-out", alone], timeout: 240)
+        for file in ["epistemic.npy", "uncertainty.html", "least_uncertain.png", "class_uncertainty.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: alone + "/" + file), file)
+        }
+    }
+
+    /// The export at the end of training explains a Bayesian model's own uncertainty in
+    /// report.html (a section the browser shows, every picture decoded) and in every explained
+    /// sample's entry, with the class left out of training named and separated.
+    func testTrainExportShowsTheUncertaintyInTheReport() throws {
+        let out = Tool.temporaryDirectory("bayes-export")
+        let run = try Tool.succeed(Tool.small + ["--out", out, "--bayesian-weights", "--epochs", "1", "--exclude-class", "0",
+                                                 "--explain-weight-samples", "3", "--explain-iwae", "2", "--no-explain-lime",
+                                                 "--explain-sample", "1", "--no-eval"], ranks: 2, timeout: 240)
+        XCTAssertTrue(run.stdout.contains("combined spread (ranks the samples)"), run.stdout)
+        let dir = out + "/explain"
+        for file in ["epistemic.npy", "latent_spread_per_dim.npy", "class_uncertainty.csv", "most_uncertain.png",
+                     "least_uncertain.png", "uncertainty_maps.png", "snr_encoder_0_weight.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/uncertainty/" + file), file)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/samples/1/uncertainty.png"))
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
+            as? [String: Any])
+        let epistemic = try XCTUnwrap(summary["epistemic"] as? [String: Any])
+        XCTAssertEqual(epistemic["weightSamples"] as? Int ?? epistemic["weight_samples"] as? Int, 3)
+        let separations = try XCTUnwrap((epistemic["separations"] as? [[String: Any]]))
+        XCTAssertEqual(separations.first?["heldOut"] as? Int ?? separations.first?["held_out"] as? Int, 0, "\(separations)")
+        let samples = try XCTUnwrap(summary["samples"] as? [[String: Any]])
+        XCTAssertEqual(samples.count, 1)
+        XCTAssertNotNil(samples[0]["epistemic"], "sample 1 names its uncertainty")
+
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("The model&#39;s own uncertainty") || html.contains("The model's own uncertainty"))
+        XCTAssertTrue(html.contains("epistemic uncertainty"), "the per-sample entry names the sample's uncertainty")
+        let browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        guard browsers.contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw XCTSkip("chromium is not installed: the report was not opened in a browser")
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ExplainTests/check_report.sh").path
+        let check = try ProcessRunner.run("/bin/sh", [script, dir + "/report.html"], environment: ProcessInfo.processInfo.environment,
+                                          timeout: 120)
+        XCTAssertEqual(check.exitCode, 0, check.stdout + check.stderr)
+        XCTAssertTrue(check.stdout.contains("|The model's own uncertainty (weight samples)|"), check.stdout)
     }
 
     func testBadBayesianSettingsAndExcludedClassesStopWithOneLine() throws {
