@@ -97,11 +97,27 @@ final class Conv2DLayer: Layer {
                        alpha: 1, a: dy, lda: n, b: col, ldb: n, beta: 0, c: tensors.weightGradient, ldc: g.patchSize)
         }
         guard let dx = gradInput else { return }
-        // dcol[patch, n] = W[out, patch]^T · dY[out, n], folded back onto the input.
-        Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: n, k: outChannels,
-                   alpha: 1, a: tensors.weight, lda: g.patchSize, b: dy, ldb: n, beta: 0, c: dcol, ldc: n)
-        if !productsOnly {
-            unfolding.fold(dcol, rows: rows, channelStride: rows * g.inPositions, sampleStride: g.inPositions, into: dx)
+        // dcol[patch, n] = W[out, patch]^T · dY[out, n], folded back onto the input, a few samples
+        // at a time: the whole batch's dcol (12.8 MB for the conv preset's second layer) would
+        // be written to memory and read back by the fold, which then waits on its loads; a chunk
+        // stays in L2 between the two. Each entry is the same dot product over the out channels
+        // whatever the chunk, and the fold sums per pixel, so the chunking changes no sum.
+        let chunk = Self.chunkRows(floatsPerRow: g.patchSize * g.outPositions)
+        var n0 = 0
+        while n0 < rows {
+            let count = Swift.min(chunk, rows - n0), cn = count * g.outPositions
+            Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: cn, k: outChannels,
+                       alpha: 1, a: tensors.weight, lda: g.patchSize, b: dy + n0 * g.outPositions, ldb: n, beta: 0,
+                       c: dcol, ldc: cn)
+            if !productsOnly {
+                unfolding.fold(dcol, rows: count, channelStride: rows * g.inPositions, sampleStride: g.inPositions,
+                               into: dx + n0 * g.inPositions)
+            }
+            n0 += count
         }
     }
+
+    /// Samples whose unfolded matrix fits in about 512 KiB, half a core's L2 here (the rest is
+    /// for sgemm's packed panels).
+    static func chunkRows(floatsPerRow: Int) -> Int { Swift.max(1, (128 * 1024) / Swift.max(1, floatsPerRow)) }
 }

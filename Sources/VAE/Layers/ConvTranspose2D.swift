@@ -88,12 +88,24 @@ final class ConvTranspose2DLayer: Layer {
 
     func forward(rows: Int, productsOnly: Bool) {
         let n = rows * inPositions
-        // col[out·k·k, n] = W[in, out·k·k]^T · X[in, n]
-        Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: n, k: inChannels,
-                   alpha: 1, a: tensors.weight, lda: g.patchSize, b: input, ldb: n, beta: 0, c: col, ldc: n)
-        if productsOnly { return }
         let outPositions = g.inPositions
-        unfolding.fold(col, rows: rows, channelStride: rows * outPositions, sampleStride: outPositions, into: output)
+        // col[out·k·k, n] = W[in, out·k·k]^T · X[in, n], folded onto the output a few samples at a
+        // time so each chunk of col stays in L2 between the product and the fold (as in
+        // Conv2DLayer.backward, and for the same reason no sum changes).
+        let chunk = Conv2DLayer.chunkRows(floatsPerRow: g.patchSize * inPositions)
+        var n0 = 0
+        while n0 < rows {
+            let count = Swift.min(chunk, rows - n0), cn = count * inPositions
+            Gemm.sgemm(transA: true, transB: false, m: g.patchSize, n: cn, k: inChannels,
+                       alpha: 1, a: tensors.weight, lda: g.patchSize, b: input + n0 * inPositions, ldb: n, beta: 0,
+                       c: col, ldc: cn)
+            if !productsOnly {
+                unfolding.fold(col, rows: count, channelStride: rows * outPositions, sampleStride: outPositions,
+                               into: output + n0 * outPositions)
+            }
+            n0 += count
+        }
+        if productsOnly { return }
         ChannelKernels.biasActivate(output, rows: g.channels, cols: rows * outPositions, bias: tensors.bias,
                                     activation: activation)
     }
