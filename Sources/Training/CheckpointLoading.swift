@@ -22,6 +22,12 @@ public struct LoadedCheckpoint {
 
     public func tensor(_ name: String) throws -> Tensor {
         guard let t = tensors[name] else {
+            // The full-covariance head's second part was log s (`encoder.logdiag.*`) before it
+            // became log s² (`encoder.logvar.*`, the diagonal head's meaning): such a file's
+            // weights would mean another posterior, so it is refused by name.
+            if tensors["encoder.logdiag.weight"] != nil {
+                throw CheckpointError(file: path, problem: "a full-covariance checkpoint of an earlier version (its head emits log s as 'encoder.logdiag', this version's emits log s² as 'encoder.logvar'); retrain it with this version")
+            }
             throw CheckpointError(file: path, problem: "no tensor named '\(name)' in the checkpoint")
         }
         return t

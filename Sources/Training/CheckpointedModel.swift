@@ -85,6 +85,7 @@ public enum CheckpointedModel {
         let specs = config.tensorSpecs
         for spec in specs {
             guard let tensor = checkpoint.tensors[spec.name] else {
+                _ = try checkpoint.tensor(spec.name)  // a checkpoint it knows the reason for
                 throw ConfigError("\(checkpoint.path): its model_config describes a model with tensor '\(spec.name)' of shape \(spec.shape), which the file does not hold")
             }
             guard tensor.shape == spec.shape else {

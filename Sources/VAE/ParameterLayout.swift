@@ -19,6 +19,8 @@ public struct TensorSpec: Equatable {
 struct ParameterLayout {
     var specs: [TensorSpec] = []
     var initializations: [Initialization] = []
+    /// Each tensor's key of the initialization RNG: its index among the tensors that take one.
+    var initKeys: [Int] = []
     /// Offsets of each layer's tensors, in its declaration order.
     var encoder: [[Int]] = []
     var decoder: [[Int]] = []
@@ -31,11 +33,17 @@ struct ParameterLayout {
         var offset = 0
         var specs: [TensorSpec] = []
         var initializations: [Initialization] = []
+        var initKeys: [Int] = [], nextKey = 0
+        func key(_ takes: Bool) {
+            initKeys.append(nextKey)
+            if takes { nextKey += 1 }
+        }
         func place(_ layers: [any LayerDefinition]) -> [[Int]] {
             layers.map { layer in
                 layer.parameters.map { p in
                     specs.append(TensorSpec(name: p.name, shape: p.shape, offset: offset))
                     initializations.append(p.initialization)
+                    key(p.takesInitKey)
                     offset += p.count
                     return offset - p.count
                 }
@@ -46,17 +54,20 @@ struct ParameterLayout {
         for p in architecture.latent.blockParameters {
             specs.append(TensorSpec(name: p.name, shape: p.shape, offset: offset))
             initializations.append(p.initialization)
+            key(p.takesInitKey)
             offset += p.count
         }
         decoder = place(architecture.decoder)
         if config.likelihood == .gaussianLearned {
             specs.append(TensorSpec(name: "likelihood.logvar", shape: [config.inputDim], offset: offset))
             initializations.append(.zeros)
+            key(true)
             likelihoodLogVar = offset
             offset += config.inputDim
         }
         self.specs = specs
         self.initializations = initializations
+        self.initKeys = initKeys
         count = offset
     }
 }

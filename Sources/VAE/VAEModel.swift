@@ -59,7 +59,7 @@ public final class VAEModel {
     /// layer does not shift the values of the others.
     public func initialize(seed: UInt64) {
         let p = parameters.baseAddress!
-        for (index, (spec, rule)) in zip(layout, slots.initializations).enumerated() {
+        for (spec, (rule, index)) in zip(layout, zip(slots.initializations, slots.initKeys)) {
             let dst = p + spec.offset
             switch rule {
             case .zeros:

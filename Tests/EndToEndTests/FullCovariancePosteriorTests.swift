@@ -19,8 +19,8 @@ final class FullCovariancePosteriorTests: EndToEndCase {
         let one = try XCTUnwrap(finals[1])
         // latent 3: 3 lower entries, the head one [3 + 3 + 3, 48] product.
         XCTAssertEqual(one["encoder.lower.weight"]?.count, 3 * 48)
-        XCTAssertEqual(one["encoder.logdiag.bias"]?.count, 3)
-        XCTAssertNil(one["encoder.logvar.weight"])
+        XCTAssertEqual(one["encoder.logvar.bias"]?.count, 3)
+        XCTAssertNil(one["encoder.logdiag.weight"])
         XCTAssertGreaterThan(one["encoder.lower.weight"]!.map(abs).max()!, 0, "the lower head learned from zero")
         // Each rank's share changes the GEMMs' long dimension, so only rounding differs: the
         // tolerance of the diagonal model's equivalence test.

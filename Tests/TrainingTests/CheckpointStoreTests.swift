@@ -93,6 +93,20 @@ final class CheckpointStoreTests: XCTestCase {
         }
     }
 
+    /// A full-covariance checkpoint from before its head emitted log s² names that head
+    /// `encoder.logdiag`: the model it describes is refused with the reason, not loaded with
+    /// weights that would mean another posterior.
+    func testAnEarlierFullCovarianceHeadIsRefusedWithItsReason() throws {
+        let store = CheckpointStore(runDirectory: run)
+        let fx = CheckpointFixture(specs: [("encoder.mu.weight", [2, 3]), ("encoder.logdiag.weight", [2, 3]),
+                                           ("encoder.lower.weight", [1, 3])], seed: 3)
+        let saved = try store.save(tensors: fx.tensors, metadata: [:], tag: "old")
+        let loaded = try CheckpointStore.load(path: saved.path)
+        XCTAssertThrowsError(try loaded.tensor("encoder.logvar.weight")) { e in
+            XCTAssertEqual("\(e)", "\(saved.path): a full-covariance checkpoint of an earlier version (its head emits log s as 'encoder.logdiag', this version's emits log s² as 'encoder.logvar'); retrain it with this version")
+        }
+    }
+
     func testPruningKeepsTheLastKAndNeverTheJustWrittenOrLatest() throws {
         let store = CheckpointStore(runDirectory: run, keepLast: 2)
         let fx = CheckpointFixture.small(seed: 3)

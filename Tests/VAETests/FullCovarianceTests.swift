@@ -7,14 +7,14 @@ import XCTest
 /// inverse by Gaussian elimination), its backward against central finite differences, and its
 /// reduction to the diagonal model when L is diagonal.
 final class FullCovarianceTests: XCTestCase {
-    /// A head `[mu | log diag | lower]` of `d` dimensions, values that give L a clearly non-diagonal
+    /// A head `[mu | log diag² | lower]` of `d` dimensions, values that give L a clearly non-diagonal
     /// shape and a diagonal between about 0.5 and 2.
     static func head(d: Int, seed: Int) -> [Float] {
         let block = FullCovarianceGaussian(latent: d)
         return (0..<block.headWidth).map { k in
             let v = Float(sin(Double(k * 7 + seed * 13) * 0.77))
             if k < d { return v }
-            if k < 2 * d { return 0.6 * v }
+            if k < 2 * d { return 1.2 * v }
             return 0.45 * v
         }
     }
@@ -23,16 +23,18 @@ final class FullCovarianceTests: XCTestCase {
         (0..<d).map { Float(cos(Double($0 * 5 + seed * 3) * 1.31)) * 1.2 }
     }
 
-    /// L = diag(s)(I + U) from the head, Double.
-    static func choleskyFactor(_ h: [Float], d: Int) -> [[Double]] {
+    /// L = diag(s)(I + U) from the head (s = exp(h / 2)), Double.
+    static func choleskyFactor(_ h: [Double], d: Int) -> [[Double]] {
         var l = Array(repeating: Array(repeating: 0.0, count: d), count: d)
         var k = 2 * d
         for i in 0..<d {
-            l[i][i] = exp(Double(h[d + i]))
-            for j in 0..<i { l[i][j] = l[i][i] * Double(h[k]); k += 1 }
+            l[i][i] = exp(0.5 * h[d + i])
+            for j in 0..<i { l[i][j] = l[i][i] * h[k]; k += 1 }
         }
         return l
     }
+
+    static func choleskyFactor(_ h: [Float], d: Int) -> [[Double]] { choleskyFactor(h.map(Double.init), d: d) }
 
     static func matmul(_ a: [[Double]], _ b: [[Double]]) -> [[Double]] {
         let n = a.count, m = b[0].count, p = b.count
@@ -69,7 +71,7 @@ final class FullCovarianceTests: XCTestCase {
     }
 
     func testDrawKLAndImportanceWeightAgainstMatrixAlgebraInDouble() {
-        for d in [1, 2, 5, 9] {
+        for d in [1, 2, 5, 9, 19] {
             let block = FullCovarianceGaussian(latent: d)
             XCTAssertEqual(block.headWidth, 2 * d + d * (d - 1) / 2)
             let rows = 3
@@ -156,7 +158,7 @@ final class FullCovarianceTests: XCTestCase {
     /// d/d(heads) of Σ_rows (wᵀz + k·KL) against central differences of a float64 forward, for every
     /// head entry, with the bias gradient the row sum.
     func testBlockBackwardByCentralFiniteDifferences() {
-        for d in [1, 3, 6] {
+        for d in [1, 3, 6, 11] {
             let block = FullCovarianceGaussian(latent: d)
             let H = block.headWidth, rows = 3
             var heads: [Float] = [], eps: [Float] = [], w: [Float] = []
@@ -178,18 +180,13 @@ final class FullCovarianceTests: XCTestCase {
                 for r in 0..<rows {
                     let hh = Array(hd[(r * H)..<((r + 1) * H)])
                     // Double draw and KL straight from the definition.
-                    var l = Array(repeating: Array(repeating: 0.0, count: d), count: d)
-                    var q = 2 * d
-                    for i in 0..<d {
-                        l[i][i] = exp(hh[d + i])
-                        for j in 0..<i { l[i][j] = l[i][i] * hh[q]; q += 1 }
-                    }
+                    let l = Self.choleskyFactor(hh, d: d)
                     var kl = 0.0
                     for i in 0..<d {
                         var zi = hh[i]
                         for j in 0...i { zi += l[i][j] * Double(eps[r * d + j]); kl += 0.5 * l[i][j] * l[i][j] }
                         total += Double(w[r * d + i]) * zi
-                        kl += 0.5 * (hh[i] * hh[i] - 1) - hh[d + i]
+                        kl += 0.5 * (hh[i] * hh[i] - 1) - log(l[i][i])
                     }
                     total += Double(k) * kl
                 }
@@ -264,9 +261,9 @@ final class FullCovarianceTests: XCTestCase {
         }
     }
 
-    /// Lower entries zero and log diag = logvar / 2: the block gives the diagonal block's z and KL
-    /// bit for bit (the same float operations in the same order), and its gradients the diagonal's
-    /// through the chain rule (d/dlog s = 2 d/dlogvar) to rounding.
+    /// Lower entries zero: the block gives the diagonal block's z, KL and head gradients bit for bit
+    /// (the same float operations in the same order, h read as the diagonal's logvar), so a model
+    /// whose U stays zero takes the diagonal model's steps.
     func testDiagonalLIsTheDiagonalBlockExactly() {
         let d = 7, rows = 4
         let full = FullCovarianceGaussian(latent: d), diag = DiagonalGaussian(latent: d)
@@ -275,7 +272,7 @@ final class FullCovarianceTests: XCTestCase {
             let mu = (0..<d).map { Float(sin(Double($0 + 9 * r))) }
             let lv = (0..<d).map { Float(cos(Double(2 * $0 + r))) * 1.5 }
             diagHeads += mu + lv
-            fullHeads += mu + lv.map { 0.5 * $0 } + [Float](repeating: 0, count: full.lowerCount)
+            fullHeads += mu + lv + [Float](repeating: 0, count: full.lowerCount)
             eps += Self.noise(d: d, seed: r)
             g += (0..<d).map { Float(sin(Double(3 * $0 + r))) }
         }
@@ -293,9 +290,10 @@ final class FullCovarianceTests: XCTestCase {
         for r in 0..<rows {
             for i in 0..<d {
                 XCTAssertEqual(df[r * full.headWidth + i], dd[r * 2 * d + i], "dmu")
-                XCTAssertEqual(df[r * full.headWidth + d + i], 2 * dd[r * 2 * d + d + i], accuracy: 1e-6, "dlog s")
+                XCTAssertEqual(df[r * full.headWidth + d + i], dd[r * 2 * d + d + i], "dlogvar")
             }
         }
+        XCTAssertEqual(Array(bf.prefix(2 * d)), bd, "the head's bias gradient")
         // The importance weight and the evaluation terms too (the weight to rounding: it is
         // summed through the triangular solve, the diagonal's from the noise).
         for r in 0..<rows {
@@ -316,8 +314,8 @@ final class FullCovarianceTests: XCTestCase {
         }
     }
 
-    /// The whole model: a full-posterior model carrying a diagonal model's weights (mu as is, the
-    /// log-diagonal head at half the logvar head, lower head zero) gives the diagonal model's loss
+    /// The whole model: a full-posterior model carrying a diagonal model's weights (mu and logvar as
+    /// they are, lower head zero) gives the diagonal model's loss
     /// terms, -ELBO and IWAE. The head GEMM is wider (and OpenBLAS may block a wider product
     /// differently), so agreement is to float rounding: 1e-5 relative.
     func testForcedDiagonalModelReproducesTheDiagonalVAE() throws {
@@ -327,14 +325,18 @@ final class FullCovarianceTests: XCTestCase {
         let diag = VAEModel(config: base, seed: 3), full = VAEModel(config: fullConfig, seed: 3)
         for spec in diag.layout {
             let src = diag.parameter(named: spec.name)!
-            let name = spec.name.replacingOccurrences(of: "logvar", with: "logdiag")
-            let dst = try XCTUnwrap(full.parameter(named: name), name)
-            let scale: Float = spec.name.contains("logvar") ? 0.5 : 1
-            for i in 0..<src.count { dst[i] = scale * src[i] }
+            let dst = try XCTUnwrap(full.parameter(named: spec.name), spec.name)
+            for i in 0..<src.count { dst[i] = src[i] }
         }
         for name in ["encoder.lower.weight", "encoder.lower.bias"] {
             let t = try XCTUnwrap(full.parameter(named: name))
             XCTAssertTrue(t.allSatisfy { $0 == 0 }, "the lower head starts at zero")
+        }
+        // U takes no initialization key: with the same seed, every tensor the two share starts
+        // from the same values, so the copy above changed nothing.
+        let fresh = VAEModel(config: fullConfig, seed: 3)
+        for spec in diag.layout {
+            XCTAssertEqual(Array(fresh.parameter(named: spec.name)!), Array(diag.parameter(named: spec.name)!), spec.name)
         }
         let rows = 5
         let wd = TrainingWorkspace(model: diag, maxBatch: rows), wf = TrainingWorkspace(model: full, maxBatch: rows)
@@ -347,13 +349,12 @@ final class FullCovarianceTests: XCTestCase {
         for i in 0..<(rows * 4) { XCTAssertEqual(wf.zView[i], wd.zView[i], accuracy: 1e-5 * max(1, abs(wd.zView[i]))) }
         XCTAssertEqual(sf.recon, sd.recon, accuracy: 1e-5 * abs(sd.recon))
         XCTAssertEqual(sf[1], sd[1], accuracy: 1e-5 * abs(sd[1]))
-        // Shared tensors get the same gradients (logdiag's twice logvar's through log s = logvar / 2).
+        // Shared tensors get the same gradients.
         for spec in diag.layout {
             let a = diag.gradient(named: spec.name)!
-            let b = full.gradient(named: spec.name.replacingOccurrences(of: "logvar", with: "logdiag"))!
-            let scale: Float = spec.name.contains("logvar") ? 2 : 1
+            let b = full.gradient(named: spec.name)!
             for i in 0..<a.count {
-                XCTAssertEqual(b[i], scale * a[i], accuracy: 1e-5 * max(1, abs(scale * a[i])), "\(spec.name)[\(i)]")
+                XCTAssertEqual(b[i], a[i], accuracy: 1e-5 * max(1, abs(a[i])), "\(spec.name)[\(i)]")
             }
         }
 
@@ -373,12 +374,12 @@ final class FullCovarianceTests: XCTestCase {
         let model = VAEModel(config: config, seed: 0)
         let names = model.layout.map(\.name)
         let head = names.filter { $0.hasPrefix("encoder.") && !$0.hasPrefix("encoder.0") }
-        XCTAssertEqual(head, ["encoder.mu.weight", "encoder.logdiag.weight", "encoder.lower.weight",
-                              "encoder.mu.bias", "encoder.logdiag.bias", "encoder.lower.bias"])
+        XCTAssertEqual(head, ["encoder.mu.weight", "encoder.logvar.weight", "encoder.lower.weight",
+                              "encoder.mu.bias", "encoder.logvar.bias", "encoder.lower.bias"])
         XCTAssertEqual(model.spec(named: "encoder.lower.weight")?.shape, [6, 6])
         // Weights contiguous then biases contiguous: one [14, 6] GEMM and one bias row.
         let w = model.spec(named: "encoder.mu.weight")!, b = model.spec(named: "encoder.mu.bias")!
-        XCTAssertEqual(model.spec(named: "encoder.logdiag.weight")!.offset, w.offset + 4 * 6)
+        XCTAssertEqual(model.spec(named: "encoder.logvar.weight")!.offset, w.offset + 4 * 6)
         XCTAssertEqual(model.spec(named: "encoder.lower.weight")!.offset, w.offset + 8 * 6)
         XCTAssertEqual(b.offset, w.offset + 14 * 6)
         XCTAssertEqual(model.spec(named: "encoder.lower.bias")!.offset, b.offset + 8)

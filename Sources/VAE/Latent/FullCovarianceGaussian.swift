@@ -4,21 +4,25 @@ import Linalg
 /// q(z|x) = N(mu, L Lᵀ) with L lower-triangular and a positive diagonal, against the prior N(0, I):
 /// a posterior whose latent dimensions may be correlated. z = mu + L·eps.
 ///
-/// L = diag(s)·(I + U), U strictly lower: heads rows read `[mu (d) | log s (d) | U (d(d−1)/2)]`,
+/// L = diag(s)·(I + U), U strictly lower: heads rows read `[mu (d) | h = log s² (d) | U (d(d−1)/2)]`,
 /// U's entries row by row (entry (i, j), j < i, at i(i−1)/2 + j), from one `[2d + d(d−1)/2, in]`
 /// GEMM: the three weights side by side, then the three biases (`encoder.mu.*`,
-/// `encoder.logdiag.*`, `encoder.lower.*`). L's entry (i, j) is s_i·u_ij. Scaling row i of L by
-/// its diagonal is what makes the family train as well as the diagonal one: with L's lower
-/// entries emitted directly, their gradients g_i·eps_j are almost pure noise, Adam lets them
-/// drift, and every late dimension collects the variance of up to d − 1 drifting entries, so the
-/// dimensions the decoder needs precise lose their precision (on Fashion-MNIST, d = 32: test
-/// −ELBO 247.0 against the diagonal model's 242.3). Scaled, a dimension the encoder makes
-/// precise (small s_i) is precise whatever U holds.
+/// `encoder.logvar.*`, `encoder.lower.*`). L's entry (i, j) is s_i·u_ij.
 ///
-/// The per-sample triangular products are a tight loop over the packed entries, not BLAS calls:
-/// at d = 32 one row is 496 multiply-adds, and `cblas_stpmv` / `cblas_sger` per row (after
-/// unpacking into BLAS's packed or full layout) cost more in call overhead and copies than the
-/// arithmetic (measured in the note of issue 17).
+/// The head emits log s², the diagonal head's logvar, not log s: Adam moves an output by about the
+/// same amount a step whatever its gradient's scale, so a head emitting log s moved the scales
+/// twice as fast as the diagonal model does. With U = 0 this block is the diagonal one operation
+/// for operation, and U's tensors take no initialization key, so a full model whose U stayed zero
+/// would take the diagonal model's steps exactly (the issue-17 note measured it: the same test
+/// −ELBO to the printed digits over two epochs). Scaling row i of L by s_i keeps a dimension the
+/// encoder makes precise (small s_i) precise whatever U holds; with L's lower entries emitted
+/// directly, U's noisy gradients g_i·eps_j let every late dimension collect the variance of up
+/// to d − 1 drifting entries.
+///
+/// The per-sample triangular products are loops over the packed rows eight lanes at a time, not
+/// BLAS calls: at d = 32 one row is 496 multiply-adds, and `cblas_stpmv` / `cblas_sger` per row
+/// (after unpacking into BLAS's packed or full layout) cost more in call overhead and copies than
+/// the arithmetic (measured in the note of issue 17).
 struct FullCovarianceGaussian: LatentBlock {
     let latent: Int
     /// Strictly lower entries of U (and of L).
@@ -30,15 +34,18 @@ struct FullCovarianceGaussian: LatentBlock {
     func headParameters(inDim: Int) -> [ParameterDeclaration] {
         let d = latent
         let u = Initialization.uniform(fanIn: inDim)
-        // U starts at zero: the first steps are the diagonal model's, and the correlations grow
-        // only as far as the data's gradients take them.
+        // U starts at zero and takes no initialization key, so every other tensor starts where the
+        // diagonal model's does: the first steps are the diagonal model's, and the correlations
+        // grow only as far as the data's gradients take them.
         return [
             ParameterDeclaration(name: "encoder.mu.weight", shape: [d, inDim], initialization: u),
-            ParameterDeclaration(name: "encoder.logdiag.weight", shape: [d, inDim], initialization: u),
-            ParameterDeclaration(name: "encoder.lower.weight", shape: [lowerCount, inDim], initialization: .zeros),
+            ParameterDeclaration(name: "encoder.logvar.weight", shape: [d, inDim], initialization: u),
+            ParameterDeclaration(name: "encoder.lower.weight", shape: [lowerCount, inDim], initialization: .zeros,
+                                 takesInitKey: false),
             ParameterDeclaration(name: "encoder.mu.bias", shape: [d], initialization: u),
-            ParameterDeclaration(name: "encoder.logdiag.bias", shape: [d], initialization: u),
-            ParameterDeclaration(name: "encoder.lower.bias", shape: [lowerCount], initialization: .zeros),
+            ParameterDeclaration(name: "encoder.logvar.bias", shape: [d], initialization: u),
+            ParameterDeclaration(name: "encoder.lower.bias", shape: [lowerCount], initialization: .zeros,
+                                 takesInitKey: false),
         ]
     }
 
@@ -46,66 +53,108 @@ struct FullCovarianceGaussian: LatentBlock {
         NoiseGenerator.fillGaussian(seed: seed, epoch: epoch, sampleIndex: sampleIndex, stream: stream, into: dst, count: latent)
     }
 
-    /// z_i = mu_i + s_i·w_i with w_i = eps_i + Σ_{j<i} u_ij·eps_j, and
-    /// KL = ½ (‖L‖_F² + ‖mu‖² − d) − Σ log s_i = ½ Σ_i (mu_i² + s_i²·(1 + Σ_j u_ij²) − 1 − 2 log s_i).
-    /// With U = 0 and log s = logvar / 2 those are the diagonal model's operations in its order,
-    /// so z and the KL come out bit for bit the same.
+    /// z_i = mu_i + s_i·w_i with w_i = eps_i + Σ_{j<i} u_ij·eps_j, s_i = exp(h_i / 2), and
+    /// KL = ½ (‖L‖_F² + ‖mu‖² − d) − Σ log s_i = ½ Σ_i (mu_i² + s_i²·q_i − 1 − h_i), q_i = 1 + Σ_j u_ij².
+    /// With U = 0 those are the diagonal model's operations in its order (h is its logvar), so z and
+    /// the KL come out bit for bit the same.
     func sample(heads: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, rows: Int,
                 terms: inout LossTerms, first: Int) {
         let d = latent, H = headWidth
         var total = 0.0
         for r in 0..<rows {
-            let mu = heads + r * H, ld = mu + d, lo = mu + 2 * d
+            let mu = heads + r * H, lv = mu + d, lo = mu + 2 * d
             let e = noise + r * d, zr = z + r * d
             var kl: Float = 0
             for i in 0..<d {
-                let s = FastMath.exp(ld[i])
-                let row = lo + i * (i - 1) / 2
-                var acc: Float = 0, uu: Float = 0
-                for j in 0..<i {
-                    acc += row[j] * e[j]
-                    uu += row[j] * row[j]
-                }
+                let s = FastMath.exp(0.5 * lv[i])
+                let (acc, uu) = Self.dotAndSquares(lo + i * (i - 1) / 2, e, i)
                 zr[i] = mu[i] + s * (e[i] + acc)
-                kl += mu[i] * mu[i] + s * s * (1 + uu) - 1 - 2 * ld[i]
+                kl += GaussianKL.dimension(mu: mu[i], logvar: lv[i], variance: s * s * (1 + uu))
             }
-            total += 0.5 * Double(kl)
+            total += Double(kl)
         }
         terms[first] = total
     }
 
-    /// With g = dz and k = termScale: d/dmu = g + k·mu; d/dlog s_i = g_i·s_i·w_i + k·(s_i²·q_i − 1)
-    /// (q_i = 1 + Σ_j u_ij²); d/du_ij = s_i·(g_i·eps_j + k·s_i·u_ij): below the diagonal, the outer
-    /// product g·epsᵀ scaled by row.
+    /// With g = dz and k = termScale: d/dmu = g + k·mu; d/dh_i = ½ (g_i·(z_i − mu_i) + k·(s_i²·q_i − 1));
+    /// d/du_ij = s_i·g_i·eps_j + k·s_i²·u_ij: below the diagonal, the outer product g·epsᵀ scaled by
+    /// row, plus the KL's pull on U. s_i² is exp(h_i) and z_i − mu_i stands for s_i·w_i, as in the
+    /// diagonal block, so with U = 0 the gradients are the diagonal block's bit for bit.
     func backward(heads: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafePointer<Float>,
                   dz: UnsafePointer<Float>, dheads: UnsafeMutablePointer<Float>, rows: Int, termScale k: Float,
                   headBiasGradient bias: UnsafeMutablePointer<Float>) {
         let d = latent, H = headWidth
         bias.update(repeating: 0, count: H)
         for r in 0..<rows {
-            let mu = heads + r * H, ld = mu + d, lo = mu + 2 * d
-            let e = noise + r * d, g = dz + r * d
-            let dmu = dheads + r * H, dld = dmu + d, dlo = dmu + 2 * d
+            let mu = heads + r * H, lv = mu + d, lo = mu + 2 * d
+            let e = noise + r * d, g = dz + r * d, zr = z + r * d
+            let dmu = dheads + r * H, dlv = dmu + d, dlo = dmu + 2 * d
             for i in 0..<d {
-                let s = FastMath.exp(ld[i])
+                let s2 = FastMath.exp(lv[i])
                 let base = i * (i - 1) / 2
-                let gs = g[i] * s, ks2 = k * s * s
-                var acc: Float = 0, uu: Float = 0
-                for j in 0..<i {
-                    let u = lo[base + j]
-                    acc += u * e[j]
-                    uu += u * u
-                    let c = gs * e[j] + ks2 * u
-                    dlo[base + j] = c
-                    bias[2 * d + base + j] += c
-                }
+                let uu = Self.squares(lo + base, i)
+                Self.scaledPair(FastMath.exp(0.5 * lv[i]) * g[i], e, k * s2, lo + base,
+                                into: dlo + base, adding: bias + 2 * d + base, i)
                 let a = g[i] + k * mu[i]
-                let b = gs * (e[i] + acc) + k * (s * s * (1 + uu) - 1)
+                let b = 0.5 * (g[i] * (zr[i] - mu[i]) + k * (s2 * (1 + uu) - 1))
                 dmu[i] = a
-                dld[i] = b
+                dlv[i] = b
                 bias[i] += a
                 bias[d + i] += b
             }
+        }
+    }
+
+    // The per-row loops, eight lanes at a time: Float sums are not vectorized by the compiler (it may
+    // not reassociate), and rows are 0 to d − 1 long, so the lanes are explicit and a tail is scalar.
+    @inline(__always)
+    private static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// (Σ a_j·b_j, Σ a_j²) over n entries.
+    @inline(__always)
+    static func dotAndSquares(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> (Float, Float) {
+        var ab = SIMD8<Float>(repeating: 0), aa = SIMD8<Float>(repeating: 0)
+        var j = 0
+        while j + 8 <= n {
+            let x = load8(a + j)
+            ab += x * load8(b + j)
+            aa += x * x
+            j += 8
+        }
+        var sab = ab.sum(), saa = aa.sum()
+        while j < n { sab += a[j] * b[j]; saa += a[j] * a[j]; j += 1 }
+        return (sab, saa)
+    }
+
+    @inline(__always)
+    static func squares(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
+        var aa = SIMD8<Float>(repeating: 0)
+        var j = 0
+        while j + 8 <= n { let x = load8(a + j); aa += x * x; j += 8 }
+        var saa = aa.sum()
+        while j < n { saa += a[j] * a[j]; j += 1 }
+        return saa
+    }
+
+    /// out_j = p·x_j + q·y_j, and sum_j += out_j, over n entries.
+    @inline(__always)
+    static func scaledPair(_ p: Float, _ x: UnsafePointer<Float>, _ q: Float, _ y: UnsafePointer<Float>,
+                           into out: UnsafeMutablePointer<Float>, adding sum: UnsafeMutablePointer<Float>, _ n: Int) {
+        var j = 0
+        while j + 8 <= n {
+            let v = p * load8(x + j) + q * load8(y + j)
+            UnsafeMutableRawPointer(out + j).storeBytes(of: v, as: SIMD8<Float>.self)
+            let t = load8(sum + j) + v
+            UnsafeMutableRawPointer(sum + j).storeBytes(of: t, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n {
+            let v = p * x[j] + q * y[j]
+            out[j] = v
+            sum[j] += v
+            j += 1
         }
     }
 
@@ -114,11 +163,11 @@ struct FullCovarianceGaussian: LatentBlock {
     func evaluationSample(head: UnsafePointer<Float>, noise e: UnsafePointer<Float>, z zr: UnsafeMutablePointer<Float>,
                           terms: inout LossTerms, first: Int) {
         let d = latent
-        let mu = head, ld = head + d, lo = head + 2 * d
+        let mu = head, lv = head + d, lo = head + 2 * d
         var kl = 0.0
         for i in 0..<d {
-            let m = Double(mu[i]), l = Double(ld[i])
-            let s = Foundation.exp(l)
+            let m = Double(mu[i]), h = Double(lv[i])
+            let s = Foundation.exp(0.5 * h)
             var acc = 0.0, uu = 0.0
             let row = lo + i * (i - 1) / 2
             for j in 0..<i {
@@ -127,22 +176,22 @@ struct FullCovarianceGaussian: LatentBlock {
                 uu += v * v
             }
             zr[i] = Float(m + s * (Double(e[i]) + acc))
-            kl += 0.5 * (m * m + s * s * (1 + uu) - 1) - l
+            kl += GaussianKL.dimension(mu: m, logvar: h, variance: s * s * (1 + uu))
         }
         terms[first] = kl
     }
 
     var importanceScratchWidth: Int { latent }
 
-    /// The diagonal of L once per row; the constant is log det L = Σ log s.
+    /// The diagonal of L once per row; the constant is log det L = ½ Σ h.
     func prepareImportance(head: UnsafePointer<Float>, scratch s: UnsafeMutablePointer<Float>) -> Double {
-        let ld = head + latent
+        let lv = head + latent
         var sum = 0.0
         for i in 0..<latent {
-            s[i] = FastMath.exp(ld[i])
-            sum += Double(ld[i])
+            s[i] = FastMath.exp(0.5 * lv[i])
+            sum += Double(lv[i])
         }
-        return sum
+        return 0.5 * sum
     }
 
     /// log N(z; 0, I) − log N(z; mu, L Lᵀ) = −½‖z‖² + ½‖v‖² + log det L, with v = L⁻¹(z − mu) by
@@ -153,18 +202,15 @@ struct FullCovarianceGaussian: LatentBlock {
         let d = latent
         let lo = mu + 2 * d
         for i in 0..<d {
-            let row = lo + i * (i - 1) / 2
-            var acc: Float = 0
-            for j in 0..<i { acc += row[j] * e[j] }
+            let (acc, _) = Self.dotAndSquares(lo + i * (i - 1) / 2, e, i)
             zr[i] = mu[i] + s[i] * (e[i] + acc)
         }
         // v is scratch of this sample alone: on the stack, so the IWAE loop allocates nothing.
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { v in
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: d) { vb in
+            let v = vb.baseAddress!
             var zz: Float = 0, vv: Float = 0
             for i in 0..<d {
-                let row = lo + i * (i - 1) / 2
-                var acc: Float = 0
-                for j in 0..<i { acc += row[j] * v[j] }
+                let (acc, _) = Self.dotAndSquares(lo + i * (i - 1) / 2, v, i)
                 let vi = (zr[i] - mu[i]) / s[i] - acc
                 v[i] = vi
                 vv += vi * vi
@@ -178,16 +224,12 @@ struct FullCovarianceGaussian: LatentBlock {
 
     /// Variance of dimension i's marginal: s_i²·(1 + Σ_{j<i} u_ij²) (row i of L Lᵀ's diagonal).
     private func marginalVariance(_ head: UnsafePointer<Float>, _ i: Int) -> Float {
-        let s = FastMath.exp(head[latent + i])
         let row = head + 2 * latent + i * (i - 1) / 2
         var q: Float = 1
         for j in 0..<i { q += row[j] * row[j] }
-        return s * s * q
+        return FastMath.exp(head[latent + i]) * q
     }
 
-    /// KL of each dimension's marginal posterior to N(0, 1). These sum to the KL less the
-    /// posterior's multi-information −½ log det R (R its correlation matrix), so a row's sum is
-    /// at most the KL, equal when L is diagonal.
     func perDimensionTerm(heads: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
         let d = latent, H = headWidth
         for r in 0..<rows {
@@ -256,9 +298,9 @@ struct FullCovarianceGaussian: LatentBlock {
     static func unpack(head: UnsafePointer<Float>, latent d: Int, into l: inout [Double]) {
         for i in 0..<(d * d) { l[i] = 0 }
         for i in 0..<d {
-            let s = Foundation.exp(Double(head[d + i]))
-            l[i * d + i] = s
+            let s = Foundation.exp(0.5 * Double(head[d + i]))
             let row = head + 2 * d + i * (i - 1) / 2
+            l[i * d + i] = s
             for j in 0..<i { l[i * d + j] = s * Double(row[j]) }
         }
     }

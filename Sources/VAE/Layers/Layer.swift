@@ -40,6 +40,10 @@ public struct ParameterDeclaration: Equatable, Sendable {
     public let name: String
     public let shape: [Int]
     public let initialization: Initialization
+    /// Whether the tensor takes a key of the initialization RNG (its place among the keyed
+    /// tensors). A zero tensor a variant adds to another model's layout draws nothing and takes
+    /// none, so every tensor the two share starts from the same values.
+    public var takesInitKey = true
     public var count: Int { shape.reduce(1, *) }
 }
 
