@@ -72,7 +72,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Gradients travel as 16-bit floats ("bf16", or "fp16" with a scale against overflow),
     /// summed in fp32; "none" sends fp32. The loss sums always travel in fp32.
     public var gradCompression = "none"
-    /// Every dense and conv layer Bayesian (Bayes by Backprop); `bdense` / `bconv` entries make
+    /// Every layer Bayesian (Bayes by Backprop); `bdense` / `bconv` / `bconvT` entries make
     /// single layers so without it.
     public var bayesianWeights = false
     /// The weight prior's standard deviation and the rho every weight starts at.

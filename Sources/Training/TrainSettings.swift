@@ -86,7 +86,7 @@ public enum TrainSettings {
         .choice("grad-compression", \.gradCompression, TrainConfig.supportedGradCompressions,
                 help: "Send gradients as 16-bit floats, summed in fp32: none, bf16 or fp16 (default \(d.gradCompression))."),
         .toggle("bayesian-weights", \.bayesianWeights,
-                help: "Bayes by Backprop: a Gaussian over every dense and conv layer's weights, the latent head and the decoder's included (default off; bdense:/bconv: entries make single layers Bayesian)."),
+                help: "Bayes by Backprop: a Gaussian over every dense, conv and transposed-conv layer's weights, the latent head and the decoder's included (default off; bdense:/bconv:/bconvT: entries make single layers Bayesian)."),
         .number("prior-sigma", \.priorSigma, placeholder: "x", expects: "a positive number",
                 help: "Standard deviation of the Gaussian weight prior (default \(d.priorSigma)).", accepts: { $0.isFinite && $0 > 0 }),
         .number("rho-init", \.rhoInit, placeholder: "x", expects: "a number from -30 to 10",

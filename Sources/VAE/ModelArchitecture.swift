@@ -101,7 +101,7 @@ struct ModelArchitecture {
                 other += 1
                 layers.append(d)
                 shape = d.output
-            case .convTranspose:
+            case .convTranspose, .bayesianConvTranspose:
                 throw ConfigError("\(where_(spec)): transposed convolutions belong in --decoder; the encoder takes dense, conv and pool")
             }
         }
@@ -128,10 +128,10 @@ struct ModelArchitecture {
     private static func decoder(_ specs: [LayerSpec], latent L: Int, output: TensorShape,
                                 activation: Activation, bayes: inout BayesianPlan) throws -> [any LayerDefinition] {
         // The decoder is dense entries, then transposed convolutions up to the output image.
-        guard let firstT = specs.firstIndex(where: { if case .convTranspose = $0 { return true } else { return false } }) else {
+        guard let firstT = specs.firstIndex(where: { $0.transposedConvolution != nil }) else {
             for spec in specs {
                 if spec.denseWidth != nil { continue }
-                throw ConfigError("--decoder \(spec): the decoder takes dense, bdense and convT entries")
+                throw ConfigError("--decoder \(spec): the decoder takes dense, bdense, convT and bconvT entries")
             }
             var layers: [any LayerDefinition] = []
             var width = L
@@ -144,7 +144,7 @@ struct ModelArchitecture {
             return layers
         }
         for spec in specs[firstT...] {
-            guard case .convTranspose = spec else {
+            guard spec.transposedConvolution != nil else {
                 throw ConfigError("--decoder \(spec): after a convT entry only convT entries can follow (the decoder goes dense, then transposed convolutions up to the image)")
             }
         }
@@ -153,11 +153,11 @@ struct ModelArchitecture {
         }
         // Work the image sides back from the output: entry i's image is what its transposed
         // convolution turns into entry i+1's image (or the output).
-        struct Step { let channels, kernel, stride, padding, outputPadding, h, w: Int; let outChannels: Int }
+        struct Step { let channels, kernel, stride, padding, outputPadding, h, w: Int; let outChannels: Int; let spec: LayerSpec }
         var steps: [Step] = []
         var nextH = outH, nextW = outW, nextC = outC
         for i in stride(from: specs.count - 1, through: firstT, by: -1) {
-            guard case .convTranspose(let ch, let k, let s, let p, let op) = specs[i] else { continue }
+            guard let (ch, k, s, p, op) = specs[i].transposedConvolution else { continue }
             let pad = p ?? (k - 1) / 2
             func side(_ out: Int) throws -> (Int, Int) {
                 let span = out + 2 * pad - k
@@ -173,7 +173,7 @@ struct ModelArchitecture {
                 throw ConfigError("--decoder \(specs[i]): the \(nextC)x\(nextH)x\(nextW) output needs different output paddings for height (\(oh)) and width (\(ow))")
             }
             steps.insert(Step(channels: ch, kernel: k, stride: s, padding: pad, outputPadding: oh, h: h, w: w,
-                              outChannels: nextC), at: 0)
+                              outChannels: nextC, spec: specs[i]), at: 0)
             nextH = h; nextW = w; nextC = ch
         }
         var layers: [any LayerDefinition] = []
@@ -181,7 +181,7 @@ struct ModelArchitecture {
         var index = 0
         for spec in specs[..<firstT] {
             guard let n = spec.denseWidth else {
-                throw ConfigError("--decoder \(spec): the decoder takes dense, bdense and convT entries")
+                throw ConfigError("--decoder \(spec): the decoder takes dense, bdense, convT and bconvT entries")
             }
             layers.append(bayes.dense(spec, name: "decoder.\(index)", inDim: width, outDim: n, activation: activation))
             width = n
@@ -194,10 +194,17 @@ struct ModelArchitecture {
         layers.append(ReshapeDefinition(name: "decoder.unflatten", direction: .unflatten, image: firstImage))
         var shape = firstImage
         for (i, st) in steps.enumerated() {
-            let d = ConvTranspose2DDefinition(name: "decoder.\(index)", input: shape, outChannels: st.outChannels,
-                                              kernel: st.kernel, stride: st.stride, padding: st.padding,
-                                              outputPadding: st.outputPadding,
-                                              activation: i == steps.count - 1 ? nil : activation)
+            let plain = ConvTranspose2DDefinition(name: "decoder.\(index)", input: shape, outChannels: st.outChannels,
+                                                  kernel: st.kernel, stride: st.stride, padding: st.padding,
+                                                  outputPadding: st.outputPadding,
+                                                  activation: i == steps.count - 1 ? nil : activation)
+            let d: any LayerDefinition
+            if bayes.wanted(st.spec) {
+                d = BayesianConvTranspose2DDefinition(plain, noiseLayer: bayes.next, rhoInit: bayes.settings.rhoInit)
+                bayes.next += 1
+            } else {
+                d = plain
+            }
             layers.append(d)
             shape = d.output
             index += 1

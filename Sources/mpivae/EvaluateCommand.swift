@@ -49,7 +49,7 @@ struct EvaluateCommand: ParsableCommand {
         let trainingCount = Int(job.metadata["dataset_count"] ?? "") ?? 0
         if weightSamples > 0 {
             guard model.weightKL != nil else {
-                throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers (train with --bayesian-weights or bdense/bconv entries)")
+                throw AgreedError("--weight-samples \(weightSamples): \(checkpoint) has no Bayesian layers (train with --bayesian-weights or bdense/bconv/bconvT entries)")
             }
             let report = EpistemicReport(checkpoint: checkpoint, data: data, split: split, weightSamples: weightSamples,
                                          iwae: iwae, seed: seed, heldOutClass: heldOutClass,

@@ -30,7 +30,7 @@ struct InspectCommand: ParsableCommand {
             // The weights' variant, which the tensor names alone (`.mu` / `.rho`) only hint at.
             if model.hasBayesianLayers {
                 let b = model.bayesian ?? BayesianWeights()
-                let which = b.allLayers ? "every dense and conv layer" : "the bdense / bconv layers"
+                let which = b.allLayers ? "every dense, conv and transposed-conv layer" : "the bdense / bconv / bconvT layers"
                 print("variant: Bayesian weights (Bayes by Backprop, local reparameterization) in \(which); prior N(0, \(b.priorSigma)^2), rho started at \(b.rhoInit); each tensor X stored as X.mu and X.rho, sigma = softplus(rho)")
             }
         }

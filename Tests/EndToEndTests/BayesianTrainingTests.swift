@@ -134,6 +134,23 @@ final class BayesianTrainingTests: EndToEndCase {
         XCTAssertTrue(check.stdout.contains("|The model's own uncertainty (weight samples)|"), check.stdout)
     }
 
+    /// `--bayesian-weights` with the conv preset makes its transposed convolutions Bayesian too:
+    /// one epoch trains and the checkpoint holds their mu and rho by structural name.
+    func testConvPresetIsBayesianDownToTheTransposedConvolutions() throws {
+        let out = Tool.temporaryDirectory("bayes-conv")
+        try Tool.succeed(["train", "--data", "synthetic:n=120", "--architecture", "conv", "--bayesian-weights",
+                          "--latent", "3", "--batch-size", "60", "--epochs", "1", "--seed", "3", "--out", out,
+                          "--no-eval", "--no-explain"], timeout: 240)
+        let tensors = try Tool.tensors(try Tool.latestCheckpoint(out))
+        for layer in ["decoder.2", "decoder.3"] {
+            XCTAssertNil(tensors[layer + ".weight"], layer)
+            for t in ["weight.mu", "weight.rho", "bias.mu", "bias.rho"] { XCTAssertNotNil(tensors["\(layer).\(t)"], "\(layer).\(t)") }
+        }
+        XCTAssertEqual(tensors["decoder.2.weight.rho"]?.count, 64 * 32 * 4 * 4)
+        XCTAssertFalse(tensors.keys.contains { !$0.hasPrefix("optimizer.") && !$0.hasSuffix(".mu") && !$0.hasSuffix(".rho") },
+                       "\(tensors.keys.sorted())")
+    }
+
     func testBadBayesianSettingsAndExcludedClassesStopWithOneLine() throws {
         let out = Tool.temporaryDirectory("bayes-bad")
         let bad = try Tool.run(Tool.small + ["--out", out, "--bayesian-weights", "--prior-sigma", "0"])

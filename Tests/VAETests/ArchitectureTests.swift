@@ -38,6 +38,37 @@ final class ArchitectureTests: XCTestCase {
         }
     }
 
+    /// `bconvT:` parses like `convT:`, round-trips, is refused in one line when malformed, and
+    /// builds the Bayesian transposed convolution (alone, or every one under `--bayesian-weights`)
+    /// with the deterministic layer's shapes under `.mu` / `.rho` names.
+    func testBayesianTransposedConvolutionSpec() throws {
+        let spec = try LayerSpec(parsing: "bconvT:8k4s2p1o1", flag: "decoder")
+        XCTAssertEqual(spec, .bayesianConvTranspose(channels: 8, kernel: 4, stride: 2, padding: 1, outputPadding: 1))
+        XCTAssertEqual(spec.description, "bconvT:8k4s2p1o1")
+        XCTAssertTrue(spec.isBayesian)
+        for (bad, says) in [("bconvT:8k4", "no stride"), ("bconvT:8k4s2o3", "output padding 3 must be smaller than the stride 2")] {
+            let message = error { _ = try LayerSpec.parseList(bad, flag: "decoder") }
+            XCTAssertTrue(message.hasPrefix("--decoder \"\(bad)\""), message)
+            XCTAssertTrue(message.contains(says), message)
+            XCTAssertFalse(message.contains("\n"), message)
+        }
+        XCTAssertTrue(error { try conv("bconvT:4k4s2", "dense:8").validate() }.contains("transposed convolutions belong in --decoder"))
+
+        let one = VAEModel(config: try conv("conv:4k4s2,dense:16", "dense:16,convT:6k4s2,bconvT:4k4s2"), seed: 0)
+        let names = Set(one.layout.map(\.name))
+        XCTAssertTrue(names.isSuperset(of: ["decoder.2.weight", "decoder.3.weight.mu", "decoder.3.weight.rho",
+                                            "decoder.3.bias.mu", "decoder.3.bias.rho"]), "\(names.sorted())")
+        XCTAssertNotNil(one.weightKL)
+        var all = try conv("conv:4k4s2,dense:16", "dense:16,convT:6k4s2,convT:4k4s2")
+        all.bayesian = BayesianWeights(allLayers: true)
+        let every = VAEModel(config: all, seed: 0)
+        let shapes = Dictionary(uniqueKeysWithValues: every.layout.map { ($0.name, $0.shape) })
+        XCTAssertEqual(shapes["decoder.2.weight.mu"], [6, 4, 4, 4]); XCTAssertEqual(shapes["decoder.2.weight.rho"], [6, 4, 4, 4])
+        XCTAssertEqual(shapes["decoder.3.weight.mu"], [4, 1, 4, 4]); XCTAssertEqual(shapes["decoder.3.bias.rho"], [1])
+        XCTAssertFalse(every.layout.contains { !$0.name.hasSuffix(".mu") && !$0.name.hasSuffix(".rho") },
+                       "\(every.layout.map(\.name))")
+    }
+
     func testShapesThatDoNotFitAreRefusedWithTheShapes() throws {
         let tooDeep = try conv("conv:4k4s2,conv:4k4s2,conv:4k4s2,conv:4k4s2,conv:4k4s2", "dense:8")
         let m1 = error { try tooDeep.validate() }

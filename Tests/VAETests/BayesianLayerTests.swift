@@ -117,6 +117,54 @@ final class BayesianLayerTests: XCTestCase {
         }
     }
 
+    /// The transposed form on strides, paddings and output paddings that cover the fold's
+    /// overlapping, gapped and cropped cases.
+    func testConvTransposeFiniteDifferences() {
+        for (k, s, p, o) in [(3, 1, 1, 0), (4, 2, 1, 0), (3, 2, 1, 1)] {
+            check(convTranspose(kernel: k, stride: s, padding: p, outputPadding: o, rhoInit: -5), rows: 2,
+                  label: "bconvT k\(k) s\(s) p\(p) o\(o)") { ($0 as! BayesianConvTranspose2DLayer).eps }
+        }
+    }
+
+    func convTranspose(kernel k: Int, stride s: Int, padding p: Int, outputPadding o: Int,
+                       rhoInit: Float) -> BayesianConvTranspose2DDefinition {
+        BayesianConvTranspose2DDefinition(
+            ConvTranspose2DDefinition(name: "decoder.2", input: .image(channels: 2, height: 3, width: 4), outChannels: 3,
+                                      kernel: k, stride: s, padding: p, outputPadding: o, activation: .tanh),
+            noiseLayer: 0, rhoInit: rhoInit)
+    }
+
+    /// With every sigma 0 the layer is ConvTranspose2D: the same products on the same values,
+    /// so output, mean gradients and input gradient are equal bit for bit, whatever the noise.
+    func testConvTransposeWithSigmaZeroIsConvTranspose2D() throws {
+        let d = convTranspose(kernel: 4, stride: 2, padding: 1, outputPadding: 1, rhoInit: -200)
+        XCTAssertEqual(d.parameters.map(\.name), ["decoder.2.weight.mu", "decoder.2.bias.mu", "decoder.2.weight.rho",
+                                                  "decoder.2.bias.rho"])
+        XCTAssertEqual(d.parameters.map(\.shape), d.plain.parameters.map(\.shape) + d.plain.parameters.map(\.shape))
+        let rows = 3
+        let bayes = LayerHarness(d, rows: rows), plain = LayerHarness(d.plain, rows: rows)
+        for i in 0..<bayes.input.count { bayes.input.buffer[i] = Float((i * 37) % 23) / 11 - 1 }
+        plain.input.buffer.update(from: Array(bayes.input.buffer))
+        for t in 0..<2 {
+            for i in 0..<plain.parameter(t).count { plain.parameter(t)[i] = Float((i * 29 + t) % 19) / 19 - 0.5 }
+            _ = bayes.parameter(t).update(from: Array(plain.parameter(t)))
+        }
+        _ = bayes.parameter(2).update(repeating: -200)
+        _ = bayes.parameter(3).update(repeating: -200)
+        let layer = try XCTUnwrap(bayes.layer as? BayesianConvTranspose2DLayer)
+        let count = rows * d.output.count
+        for i in 0..<count { layer.eps[i] = Float((i * 7) % 13) / 3 - 2 }
+        bayes.forward(); plain.forward()
+        XCTAssertTrue(layer.sampledLast)
+        XCTAssertEqual(Array(bayes.output), Array(plain.output))
+        let g = (0..<count).map { Float(($0 * 11) % 17) / 8 - 1 }
+        bayes.backward(g: g); plain.backward(g: g)
+        XCTAssertEqual(Array(bayes.gradInput.buffer), Array(plain.gradInput.buffer))
+        XCTAssertEqual(Array(bayes.gradient(0)), Array(plain.gradient(0)))
+        XCTAssertEqual(Array(bayes.gradient(1)), Array(plain.gradient(1)))
+        XCTAssertTrue(bayes.gradient(2).allSatisfy { $0 == 0 } && bayes.gradient(3).allSatisfy { $0 == 0 })
+    }
+
     /// Every parameter of small Bayesian models, dense and convolutional, through the training
     /// workspace with its keyed noise: the ELBO's data and latent terms plus the weight KL as the
     /// trainer weights it, against central differences of the same float forward.

@@ -117,23 +117,14 @@ final class BayesianConv2DLayer: Layer {
                 WeightSigma.variance(bRho, into: bVar, count: outChannels)
                 for i in 0..<(g.patchSize * n) { col2[i] = col[i] * col[i] }
                 if let noise, noise.mode == .sampled {
-                    for r in 0..<rows {
-                        noise.fill(row: r, layer: noiseLayer, into: sampleNoise, count: outChannels * P)
-                        for c in 0..<outChannels { (eps + c * n + r * P).update(from: sampleNoise + c * P, count: P) }
-                    }
+                    ChannelNoise.fill(noise, layer: noiseLayer, rows: rows, channels: outChannels, positions: P,
+                                      sample: sampleNoise, into: eps)
                 }
             }
             Gemm.sgemm(transA: false, transB: false, m: outChannels, n: n, k: g.patchSize,
                        alpha: 1, a: wVar, lda: g.patchSize, b: col2, ldb: n, beta: 0, c: std, ldc: n)
             if !productsOnly {
-                for c in 0..<outChannels {
-                    let s = std + c * n, e = eps + c * n, y = output + c * n, bv = bVar[c]
-                    for k in 0..<n {
-                        let sd = FastMath.sqrt(Swift.max(s[k] + bv, 0))
-                        s[k] = sd
-                        y[k] += sd * e[k]
-                    }
-                }
+                ChannelNoise.addNoise(output, std: std, eps: eps, biasVariance: bVar, channels: outChannels, columns: n)
             }
         }
         if !productsOnly {
@@ -153,10 +144,7 @@ final class BayesianConv2DLayer: Layer {
                        alpha: 1, a: dy, lda: n, b: col, ldb: n, beta: 0, c: gwMu, ldc: g.patchSize)
         }
         if sampledLast && !productsOnly {
-            for i in 0..<(outChannels * n) {
-                let sd = std[i]
-                dVar[i] = sd > 0 ? dy[i] * eps[i] / (2 * sd) : 0
-            }
+            ChannelNoise.varianceGradient(dy, std: std, eps: eps, into: dVar, count: outChannels * n)
         }
         if parameterGradients {
             if sampledLast {
@@ -164,8 +152,7 @@ final class BayesianConv2DLayer: Layer {
                            alpha: 1, a: dVar, lda: n, b: col2, ldb: n, beta: 0, c: gwRho, ldc: g.patchSize)
                 if !productsOnly {
                     WeightSigma.varianceToRho(gwRho, rho: wRho, count: outChannels * g.patchSize)
-                    for c in 0..<outChannels { gbRho[c] = Reductions.sum(dVar + c * n, count: n) }
-                    WeightSigma.varianceToRho(gbRho, rho: bRho, count: outChannels)
+                    ChannelNoise.biasRhoGradient(dVar, channels: outChannels, columns: n, rho: bRho, into: gbRho)
                 }
             } else if !productsOnly {
                 gwRho.update(repeating: 0, count: outChannels * g.patchSize)

@@ -13,9 +13,11 @@ public enum LayerSpec: Equatable, Hashable, Sendable, Codable, CustomStringConve
     /// outputPadding nil: whatever makes the output the shape the next tensor needs.
     case convTranspose(channels: Int, kernel: Int, stride: Int, padding: Int?, outputPadding: Int?)
     case maxPool(kernel: Int, stride: Int, padding: Int)
-    /// Bayesian forms (`bdense:256`, `bconv:32k4s2`): a Gaussian over the layer's weights.
+    /// Bayesian forms (`bdense:256`, `bconv:32k4s2`, `bconvT:32k4s2`): a Gaussian over the
+    /// layer's weights.
     case bayesianDense(Int)
     case bayesianConv(channels: Int, kernel: Int, stride: Int, padding: Int?)
+    case bayesianConvTranspose(channels: Int, kernel: Int, stride: Int, padding: Int?, outputPadding: Int?)
 
     /// The width of a dense entry, Bayesian or not.
     public var denseWidth: Int? {
@@ -25,9 +27,18 @@ public enum LayerSpec: Equatable, Hashable, Sendable, Codable, CustomStringConve
         }
     }
 
+    /// The fields of a transposed-convolution entry, Bayesian or not.
+    public var transposedConvolution: (channels: Int, kernel: Int, stride: Int, padding: Int?, outputPadding: Int?)? {
+        switch self {
+        case .convTranspose(let c, let k, let s, let p, let o), .bayesianConvTranspose(let c, let k, let s, let p, let o):
+            return (c, k, s, p, o)
+        default: return nil
+        }
+    }
+
     public var isBayesian: Bool {
         switch self {
-        case .bayesianDense, .bayesianConv: return true
+        case .bayesianDense, .bayesianConv, .bayesianConvTranspose: return true
         default: return false
         }
     }
@@ -37,7 +48,8 @@ public enum LayerSpec: Equatable, Hashable, Sendable, Codable, CustomStringConve
         switch self {
         case .dense(let n), .bayesianDense(let n): return [n]
         case .conv(let c, let k, let s, let p), .bayesianConv(let c, let k, let s, let p): return [c, k, s, p ?? 0]
-        case .convTranspose(let c, let k, let s, let p, let o): return [c, k, s, p ?? 0, o ?? 0]
+        case .convTranspose(let c, let k, let s, let p, let o), .bayesianConvTranspose(let c, let k, let s, let p, let o):
+            return [c, k, s, p ?? 0, o ?? 0]
         case .maxPool(let k, let s, let p): return [k, s, p]
         }
     }
@@ -47,8 +59,9 @@ public enum LayerSpec: Equatable, Hashable, Sendable, Codable, CustomStringConve
         case .dense(let n): return "dense:\(n)"
         case .conv(let c, let k, let s, let p):
             return "conv:\(c)k\(k)s\(s)" + (p.map { "p\($0)" } ?? "")
-        case .convTranspose(let c, let k, let s, let p, let op):
-            return "convT:\(c)k\(k)s\(s)" + (p.map { "p\($0)" } ?? "") + (op.map { "o\($0)" } ?? "")
+        case .convTranspose(let c, let k, let s, let p, let op), .bayesianConvTranspose(let c, let k, let s, let p, let op):
+            return (isBayesian ? "bconvT:" : "convT:") + "\(c)k\(k)s\(s)" + (p.map { "p\($0)" } ?? "")
+                + (op.map { "o\($0)" } ?? "")
         case .maxPool(let k, let s, let p): return "pool:k\(k)s\(s)" + (p == 0 ? "" : "p\(p)")
         case .bayesianDense(let n): return "bdense:\(n)"
         case .bayesianConv(let c, let k, let s, let p):

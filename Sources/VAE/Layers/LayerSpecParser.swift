@@ -1,5 +1,5 @@
 extension LayerSpec {
-    static let grammar = "dense:<width>, conv:<channels>k<kernel>s<stride>[p<padding>], convT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>], pool:k<kernel>s<stride>[p<padding>], or the Bayesian bdense:<width> and bconv:<channels>k<kernel>s<stride>[p<padding>]"
+    static let grammar = "dense:<width>, conv:<channels>k<kernel>s<stride>[p<padding>], convT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>], pool:k<kernel>s<stride>[p<padding>], or the Bayesian bdense:<width>, bconv:<channels>k<kernel>s<stride>[p<padding>] and bconvT:<channels>k<kernel>s<stride>[p<padding>][o<output padding>]"
 
     /// Parses one entry; `flag` names where it came from in the error.
     public init(parsing raw: String, flag: String) throws {
@@ -49,13 +49,15 @@ extension LayerSpec {
             guard f["k"]! >= 1, f["s"]! >= 1 else { throw bad("kernel and stride must be >= 1") }
             self = kind == "bconv" ? .bayesianConv(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"])
                 : .conv(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"])
-        case "convt", "deconv":
+        case "convt", "deconv", "bconvt":
             let (c, f) = try fields(rest, leading: true)
             try require(f, ["k", "s", "p", "o"], ["k", "s"])
             guard let c, c >= 1 else { throw bad("channels must be >= 1") }
             guard f["k"]! >= 1, f["s"]! >= 1 else { throw bad("kernel and stride must be >= 1") }
             if let o = f["o"], o >= f["s"]! { throw bad("output padding \(o) must be smaller than the stride \(f["s"]!)") }
-            self = .convTranspose(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"], outputPadding: f["o"])
+            self = kind == "bconvt"
+                ? .bayesianConvTranspose(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"], outputPadding: f["o"])
+                : .convTranspose(channels: c, kernel: f["k"]!, stride: f["s"]!, padding: f["p"], outputPadding: f["o"])
         case "pool", "maxpool":
             let (_, f) = try fields(rest, leading: false)
             try require(f, ["k", "s", "p"], ["k", "s"])
