@@ -42,6 +42,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var clusterInitEpoch = 10
     /// gmvae: weight of KL(batch mean of q(y|x) ‖ uniform), summed over the batch's rows.
     public var clusterBalance: Float = 1
+    /// gmvae: the KL weight before `clusterInitEpoch` (nil: `beta`). A lower weight in the VAE
+    /// phase gives more autoencoder-like means, which k-means and EM separate better; the
+    /// mixture phase then trains at `beta`.
+    public var pretrainBeta: Float?
     /// The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample).
     public var posterior = "diagonal"
     /// A checkpoint every N steps besides the one at each epoch end (0: epoch ends only).
@@ -109,6 +113,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                 throw ConfigError("--shard-optimizer expects the fused fp32 exchange beside it (no --grad-bucket-mb, --grad-compression none), got --\(other.0) \(other.2)")
             }
             throw ConfigError("\(source): key \"shardOptimizer\" expects the fused fp32 exchange beside it (no gradBucketMB, gradCompression none), got \"\(other.1)\": \(other.2)")
+        }
+        // Only the GMVAE has a phase before a mixture fit; elsewhere the weight would be ignored.
+        if pretrainBeta != nil, model != "gmvae" {
+            throw ConfigError((source.map { "\($0): key \"pretrainBeta\"" } ?? "--pretrain-beta")
+                + " expects the gmvae model (the weight of the epochs before the mixture fit), got model \(model)")
         }
         // The weight KL's gradient is added to the whole summed arena after the allreduce; the
         // sharded step never holds the whole arena, so the two are not combined (yet).

@@ -322,10 +322,12 @@ public final class Trainer {
 }
 
 extension TrainConfig {
-    /// Linear warm-up of the KL weight from 0 to beta over `warmupEpochs`, step by step.
+    /// Linear warm-up of the KL weight from 0 to beta over `warmupEpochs`, step by step; a GMVAE's
+    /// epochs before the mixture fit use `pretrainBeta` in place of beta when it is set.
     func klWeight(epoch: Int, step: Int, stepsPerEpoch: Int) -> Float {
-        guard warmupEpochs > 0 else { return beta }
+        let target = model == "gmvae" && epoch < clusterInitEpoch ? pretrainBeta ?? beta : beta
+        guard warmupEpochs > 0 else { return target }
         let progress = (Double(epoch) + Double(step) / Double(stepsPerEpoch)) / warmupEpochs
-        return beta * Float(min(1, progress))
+        return target * Float(min(1, progress))
     }
 }

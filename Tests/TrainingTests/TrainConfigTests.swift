@@ -107,6 +107,40 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertEqual(config.klWeight(epoch: 3, step: 0, stepsPerEpoch: 10), 2)
     }
 
+    func testPretrainBetaWeighsOnlyTheEpochsBeforeTheMixtureFit() throws {
+        var config = TrainConfig()
+        config.model = "gmvae"
+        config.beta = 0.5
+        config.clusterInitEpoch = 3
+        config.pretrainBeta = 0.125
+        XCTAssertEqual(config.klWeight(epoch: 0, step: 0, stepsPerEpoch: 10), 0.125)
+        XCTAssertEqual(config.klWeight(epoch: 2, step: 9, stepsPerEpoch: 10), 0.125)
+        XCTAssertEqual(config.klWeight(epoch: 3, step: 0, stepsPerEpoch: 10), 0.5)
+        // The warm-up ramps towards whichever weight the phase has.
+        config.warmupEpochs = 2
+        XCTAssertEqual(config.klWeight(epoch: 1, step: 0, stepsPerEpoch: 10), 0.0625, accuracy: 1e-7)
+        XCTAssertEqual(config.klWeight(epoch: 4, step: 0, stepsPerEpoch: 10), 0.5)
+        XCTAssertNoThrow(try config.validate())
+        // Unset, the VAE phase trains at beta, as before the setting existed.
+        config.pretrainBeta = nil
+        config.warmupEpochs = 0
+        XCTAssertEqual(config.klWeight(epoch: 0, step: 0, stepsPerEpoch: 10), 0.5)
+
+        config.pretrainBeta = -1
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("--pretrain-beta"), "\($0)") }
+        config.pretrainBeta = 0.25
+        config.model = "vae"
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertTrue("\($0)".hasPrefix("--pretrain-beta") && "\($0)".contains("gmvae"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainConfig.decode(Data(#"{"pretrainBeta": 0.25}"#.utf8), source: "c.json").validate(source: "c.json")) {
+            XCTAssertTrue("\($0)".hasPrefix("c.json: key \"pretrainBeta\""), "\($0)")
+        }
+        let read = try TrainConfig.decode(Data(#"{"model": "gmvae", "pretrainBeta": 0.25}"#.utf8), source: "c.json")
+        XCTAssertEqual(read.pretrainBeta, 0.25)
+        XCTAssertNil(try TrainConfig.decode(Data("{}".utf8), source: "c.json").pretrainBeta)
+    }
+
     func testPositionsCountSamplesWithAShortLastBatch() {
         XCTAssertEqual(TrainingPosition(epoch: 0, stepInEpoch: 3).samplePosition(datasetCount: 1000, batch: 60), 180)
         // Step 17 of 17 is past the short last batch: a whole epoch, not 17 x 60.
