@@ -45,21 +45,10 @@ public enum SyntheticData {
     public static func make(count: Int, factors: Int, seed: UInt64, firstIndex: Int = 0, hardEdges: Bool = true) -> Dataset {
         precondition(count >= 1 && (1...maximumFactors).contains(factors),
                      "SyntheticData.make needs count >= 1 and factors in 1...\(maximumFactors)")
-        let pixels = side * side
         let patterns = (0..<factors).map { squarePattern($0, hardEdges: hardEdges) }
-        var labels = [Int32](repeating: 0, count: count)
-        var bytes = [UInt8](repeating: 0, count: count * pixels)
-        bytes.withUnsafeMutableBufferPointer { out in
-            for i in 0..<count {
-                let u = unitFactors(seed: seed, index: firstIndex + i)
-                labels[i] = Int32(min(9, Int(u[0] * 10)))
-                let image = out.baseAddress! + i * pixels
-                for p in 0..<pixels {
-                    var value: Float = 0
-                    for j in 0..<factors { value += u[j] * patterns[j][p] }
-                    image[p] = UInt8(min(255, (value * 255).rounded()))
-                }
-            }
+        let (bytes, labels) = render(count: count, patterns: patterns) { i in
+            let u = unitFactors(seed: seed, index: firstIndex + i)
+            return (Array(u.prefix(factors)), Int32(min(9, Int(u[0] * 10))))
         }
         return Dataset(unchecked: "synthetic:k=\(factors),seed=\(seed)" + (hardEdges ? ",edges=hard" : ",edges=soft"), sampleShape: [side, side],
                        storage: .bytes(bytes), labels: labels)
@@ -72,19 +61,39 @@ public enum SyntheticData {
     public static func makeClusters(count: Int, clusters: Int, seed: UInt64, firstIndex: Int = 0) -> Dataset {
         precondition(count >= 1 && (1...maximumFactors).contains(clusters),
                      "SyntheticData.makeClusters needs count >= 1 and clusters in 1...\(maximumFactors)")
-        let pixels = side * side
         let patterns = (0..<clusters).map { squarePattern($0, hardEdges: false) }
-        var labels = [Int32](repeating: 0, count: count)
-        var bytes = [UInt8](repeating: 0, count: count * pixels)
-        for i in 0..<count {
+        let (bytes, labels) = render(count: count, patterns: patterns) { i in
             let u = unitFactors(seed: seed, index: firstIndex + i)
             let c = min(clusters - 1, Int(u[0] * Float(clusters)))
-            labels[i] = Int32(c)
-            let brightness = 0.5 + 0.5 * u[1]
-            for p in 0..<pixels { bytes[i * pixels + p] = UInt8(min(255, (brightness * patterns[c][p] * 255).rounded())) }
+            var amounts = [Float](repeating: 0, count: clusters)
+            amounts[c] = 0.5 + 0.5 * u[1]
+            return (amounts, Int32(c))
         }
         return Dataset(unchecked: "synthetic:clusters=\(clusters),seed=\(seed)", sampleShape: [side, side],
                        storage: .bytes(bytes), labels: labels)
+    }
+
+    /// Image i is the sum of `patterns` weighted by the first of `sample(i)`, as bytes (rounded,
+    /// capped at 255); its label is the second. A cluster image is the sum with every weight but
+    /// its own 0, which adds only exact zeros, so both generators share one renderer.
+    static func render(count: Int, patterns: [[Float]],
+                       sample: (Int) -> (amounts: [Float], label: Int32)) -> (bytes: [UInt8], labels: [Int32]) {
+        let pixels = side * side
+        var labels = [Int32](repeating: 0, count: count)
+        var bytes = [UInt8](repeating: 0, count: count * pixels)
+        bytes.withUnsafeMutableBufferPointer { out in
+            for i in 0..<count {
+                let (amounts, label) = sample(i)
+                labels[i] = label
+                let image = out.baseAddress! + i * pixels
+                for p in 0..<pixels {
+                    var value: Float = 0
+                    for (j, a) in amounts.enumerated() { value += a * patterns[j][p] }
+                    image[p] = UInt8(min(255, (value * 255).rounded()))
+                }
+            }
+        }
+        return (bytes, labels)
     }
 
     /// The factor values in [0, 1) behind `make` with the same arguments: count x factors, row-major.
