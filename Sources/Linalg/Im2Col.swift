@@ -79,6 +79,11 @@ public final class Im2Col {
     /// offsets[oh·outWidth + ow] = oh·stride·paddedWidth + ow·stride: where output position
     /// (oh, ow) reads the padded plane for kernel offset (0, 0); offset (i, j) adds i·paddedWidth + j.
     private let offsets: UnsafeMutablePointer<Int>
+    /// The lanes of a vector fold's 8- or 16-wide row that lie past the output row (they add −0).
+    /// Made once here: built inside the kernel-offset loop, the lane-by-lane compare cost more
+    /// than the 7 to 14 vector adds it guards.
+    private let drop8: SIMDMask<SIMD8<Int32>>
+    private let drop16: SIMDMask<SIMD16<Int32>>
 
     public convenience init(geometry g: ConvGeometry) {
         let path: Path
@@ -110,6 +115,8 @@ public final class Im2Col {
         } else {
             phases = nil
         }
+        drop8 = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8(repeating: Int32(g.outWidth))
+        drop16 = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .>= SIMD16(repeating: Int32(g.outWidth))
         let positions = g.outPositions
         offsets = .allocate(capacity: max(1, positions))
         offsets.initialize(repeating: 0, count: max(1, positions))
@@ -192,7 +199,7 @@ public final class Im2Col {
         let oH = g.outHeight, oW = g.outWidth, P = oH * oW
         let pw = W + 2 * p, s = g.stride
         let columns = rows * P
-        let plane = self.plane, offsets = self.offsets
+        let plane = self.plane, offsets = self.offsets, drop8 = self.drop8, drop16 = self.drop16
         for c in 0..<g.channels {
             for n in 0..<rows {
                 // What lands on the border is padding's share and is dropped with it.
@@ -226,14 +233,13 @@ public final class Im2Col {
                             let rowStride = phased ? hw : pw
                             let full = vectorRows
                             if oW <= 8 {
-                                let drop = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) .>= SIMD8(repeating: Int32(oW))
+                                let drop = drop8
                                 for oh in 0..<full {
                                     let d = base + oh * rowStride
                                     Self.store8(Self.load8(d) + Self.load8(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             } else {
-                                let drop = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-                                    .>= SIMD16(repeating: Int32(oW))
+                                let drop = drop16
                                 for oh in 0..<full {
                                     let d = base + oh * rowStride
                                     Self.store16(Self.load16(d) + Self.load16(src + oh * oW).replacing(with: -0.0, where: drop), d)
