@@ -155,7 +155,7 @@ public final class Im2Col {
         for c in 0..<g.channels {
             for n in 0..<rows {
                 let image = x + c * channelStride + n * sampleStride
-                for h in 0..<H { (plane + (h + p) * pw + p).update(from: image + h * W, count: W) }
+                for h in 0..<H { ShortCopy.copy(image + h * W, plane + (h + p) * pw + p, count: W) }
                 // A vector store writes up to 15 entries past its output row, into rows or samples
                 // of the same patch row that are written later; rows whose vector would reach past
                 // the patch row's last column are copied one by one.
@@ -259,11 +259,16 @@ public final class Im2Col {
                         let hp = h + p
                         let even = phases + ((hp & 1) * 2) * hh * hw + (hp >> 1) * hw
                         let odd = even + hh * hw
+                        // Padded column w + p is even for w = p % 2, p % 2 + 2, …, which read
+                        // consecutive floats of `even` from (w + p) / 2; the other half read `odd`.
+                        // Two strided loops: a per-pixel choice of sub-plane cost a select each.
                         let row = image + h * W
-                        for w in 0..<W {
-                            let wp = w + p
-                            row[w] = (wp & 1 == 0 ? even : odd)[wp >> 1]
-                        }
+                        let e0 = p & 1, o0 = 1 - e0
+                        let fromEven = even + ((e0 + p) >> 1), fromOdd = odd + ((o0 + p) >> 1)
+                        var k = 0, w = e0
+                        while w < W { row[w] = fromEven[k]; w += 2; k += 1 }
+                        k = 0; w = o0
+                        while w < W { row[w] = fromOdd[k]; w += 2; k += 1 }
                     }
                 } else {
                     for h in 0..<H { (image + h * W).update(from: plane + (h + p) * pw + p, count: W) }
