@@ -63,9 +63,9 @@ public enum ChannelKernels {
                 let sampleMajor = (n * channels + c) * positions
                 let channelMajor = (c * rows + n) * positions
                 if toChannelMajor {
-                    (dst + channelMajor).update(from: src + sampleMajor, count: positions)
+                    ShortCopy.copy(src + sampleMajor, dst + channelMajor, count: positions)
                 } else {
-                    (dst + sampleMajor).update(from: src + channelMajor, count: positions)
+                    ShortCopy.copy(src + channelMajor, dst + sampleMajor, count: positions)
                 }
             }
         }
