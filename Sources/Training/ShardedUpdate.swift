@@ -15,7 +15,7 @@ import VAE
 /// (a + b either way round) the parameters are bit for bit the unsharded ones; on more ranks the
 /// collectives may add in another order. The loss sums are added in double rather than float,
 /// which changes only the reported figures, in their last bits.
-final class ShardedUpdate {
+final class ShardedUpdate: ShardedStepEnd {
     let shard: OptimizerShard
     let comm: Communicator
     let optimizer: Adam
