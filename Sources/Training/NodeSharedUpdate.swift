@@ -31,6 +31,8 @@ final class NodeSharedUpdate: ShardedStepEnd {
     private let ranks: Int
     /// One block of the running sum: 16 KiB, which stays in the L1 cache.
     private let blockBuffer = FloatBuffer(count: 4096)
+    /// The loss tail summed over ranks, in double.
+    private let tail: UnsafeMutableBufferPointer<Double>
 
     /// `MPIVAE_NODE_SHARED_UPDATE=0` keeps the collectives on one host too (for comparisons).
     static var enabled: Bool { ProcessInfo.processInfo.environment["MPIVAE_NODE_SHARED_UPDATE"] != "0" }
@@ -46,7 +48,11 @@ final class NodeSharedUpdate: ShardedStepEnd {
         self.tailCount = tailCount
         rank = shard.rank
         ranks = shard.ranks
+        tail = .allocate(capacity: tailCount)
+        tail.initialize(repeating: 0)
     }
+
+    deinit { tail.deallocate() }
 
     func run(arena: UnsafeMutableBufferPointer<Float>, globalRows: Int, clipNorm: Float) throws -> (finite: Bool, seconds: Double) {
         let total = shard.total
@@ -69,22 +75,16 @@ final class NodeSharedUpdate: ShardedStepEnd {
         seconds += Clock.now() - t1
 
         var squares = 0.0
-        var tail = [Double](repeating: 0, count: tailCount)
+        for i in 0..<tailCount { tail[i] = 0 }
         for r in 0..<ranks {
             let s = arenas.statistics(of: r)
             for i in 0..<tailCount { tail[i] += s[i] }
             squares += s[tailCount]
         }
         for i in 0..<tailCount { arena[total + i] = Float(tail[i]) }
-        var finite = squares.isFinite && tail.allSatisfy { $0.isFinite }
-        var scale = 1 / Float(max(globalRows, 1))
-        if finite, clipNorm > 0 {
-            let norm = Float(squares.squareRoot()) * scale
-            finite = norm.isFinite
-            if norm > clipNorm { scale *= clipNorm / (norm + 1e-6) }
-        }
         // Every rank read the same statistics, so every rank skips alike and no barrier is left open.
-        guard finite else { return (false, seconds) }
+        guard let scale = ShardedStepScale.decide(squares: squares, tailFinite: tail.allSatisfy { $0.isFinite },
+                                                  globalRows: globalRows, clipNorm: clipNorm) else { return (false, seconds) }
         let parameters = arenas.parameters(of: rank)
         optimizer.update(parameters: UnsafeMutableBufferPointer(start: parameters + lo, count: n),
                          gradients: UnsafeMutableBufferPointer(start: slice, count: n), gradScale: scale)
