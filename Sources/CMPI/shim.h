@@ -32,6 +32,10 @@ static inline int mpivae_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int mpivae_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
 static inline int mpivae_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 static inline int mpivae_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
+static inline int mpivae_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
+static inline MPI_Info mpivae_info_null(void) { return MPI_INFO_NULL; }
+static inline MPI_Win mpivae_win_null(void) { return MPI_WIN_NULL; }
+static inline int mpivae_mode_nocheck(void) { return MPI_MODE_NOCHECK; }
 
 // prctl is variadic, which Swift cannot call. Asks the kernel to send `sig` to this process when
 // its parent dies (Linux); does nothing elsewhere.

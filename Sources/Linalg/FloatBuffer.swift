@@ -25,9 +25,24 @@ public final class FloatBuffer {
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: rounded)
         let typed = raw.bindMemory(to: Float.self, capacity: rounded / MemoryLayout<Float>.stride)
         buffer = UnsafeMutableBufferPointer(start: typed, count: count)
+        owner = nil
     }
+
+    /// Memory that something else allocated and keeps alive (`owner`), such as a segment of
+    /// memory shared between processes; it is not freed here. `start` must be 64-byte aligned.
+    public init(borrowing start: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
+        precondition(Int(bitPattern: start) % 64 == 0, "FloatBuffer: borrowed memory is not 64-byte aligned")
+        self.count = count
+        buffer = UnsafeMutableBufferPointer(start: start, count: count)
+        self.owner = owner
+    }
+
+    /// Set for borrowed memory, which stays allocated as long as its owner.
+    private let owner: AnyObject?
 
     public var pointer: UnsafeMutablePointer<Float> { buffer.baseAddress! }
 
-    deinit { free(UnsafeMutableRawPointer(buffer.baseAddress!)) }
+    deinit {
+        if owner == nil { free(UnsafeMutableRawPointer(buffer.baseAddress!)) }
+    }
 }

@@ -42,10 +42,14 @@ final class DataParallelStep {
     var separateWait = false
     /// Set when gradients travel in buckets or in 16 bits; nil: one fused allreduce.
     let exchange: GradientExchange?
-    /// Set under `--shard-optimizer`: reduce-scatter, Adam on this rank's slice, all-gather.
-    let sharded: ShardedUpdate?
+    /// Set under `--shard-optimizer`: reduce-scatter, Adam on this rank's slice, all-gather; in
+    /// shared memory when the model's arenas are in `sharedArenas`.
+    let sharded: ShardedStepEnd?
 
-    init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator) throws {
+    /// `sharedArenas`: the window the model was built on (`NodeSharedArenas.storage`), if any;
+    /// used only under `--shard-optimizer`.
+    init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator,
+         sharedArenas: NodeSharedArenas? = nil) throws {
         self.model = model
         self.optimizer = optimizer
         self.trainSet = trainSet
@@ -72,10 +76,19 @@ final class DataParallelStep {
         } else {
             exchange = nil
         }
-        sharded = config.shardOptimizer
-            ? ShardedUpdate(shard: try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank),
-                            optimizer: optimizer, parameters: model.parameters, tailCount: Self.tailCount(model: model), comm: comm)
-            : nil
+        if config.shardOptimizer {
+            let shard = try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank)
+            if let sharedArenas {
+                precondition(sharedArenas.gradients(of: comm.rank) == model.gradientsWithTail.baseAddress,
+                             "DataParallelStep: the model is not built on the shared arenas")
+                sharded = NodeSharedUpdate(shard: shard, arenas: sharedArenas, optimizer: optimizer, tailCount: Self.tailCount(model: model))
+            } else {
+                sharded = ShardedUpdate(shard: shard, optimizer: optimizer, parameters: model.parameters,
+                                        tailCount: Self.tailCount(model: model), comm: comm)
+            }
+        } else {
+            sharded = nil
+        }
         // A block whose loss reads the whole batch (a mixture's balance term) gets the global
         // batch's sums: a few floats, one blocking allreduce under the stall watchdog.
         if workspace.batchStatisticsWidth > 0 {

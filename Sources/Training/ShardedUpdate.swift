@@ -15,7 +15,7 @@ import VAE
 /// (a + b either way round) the parameters are bit for bit the unsharded ones; on more ranks the
 /// collectives may add in another order. The loss sums are added in double rather than float,
 /// which changes only the reported figures, in their last bits.
-final class ShardedUpdate {
+final class ShardedUpdate: ShardedStepEnd {
     let shard: OptimizerShard
     let comm: Communicator
     let optimizer: Adam
@@ -57,18 +57,9 @@ final class ShardedUpdate {
         var seconds = Clock.now() - t0
         for i in 0..<tailCount { arena[total + i] = Float(sums[i]) }
 
-        // A non-finite gradient anywhere makes the global sum of squares non-finite, so this one
-        // figure stands for the unsharded step's scan of the whole arena.
-        let squares = sums[tailCount]
-        var finite = squares.isFinite && (0..<tailCount).allSatisfy { sums[$0].isFinite }
-        var scale = 1 / Float(max(globalRows, 1))
-        if finite, clipNorm > 0 {
-            let norm = Float(squares.squareRoot()) * scale
-            finite = norm.isFinite
-            if norm > clipNorm { scale *= clipNorm / (norm + 1e-6) }
-        }
         // Every rank holds the same sums, so every rank skips alike and no collective is left open.
-        guard finite else { return (false, seconds) }
+        guard let scale = ShardedStepScale.decide(squares: sums[tailCount], tailFinite: (0..<tailCount).allSatisfy { sums[$0].isFinite },
+                                                  globalRows: globalRows, clipNorm: clipNorm) else { return (false, seconds) }
         let range = shard.range
         optimizer.update(parameters: UnsafeMutableBufferPointer(rebasing: parameters[range]), gradients: received.buffer,
                          gradScale: scale)

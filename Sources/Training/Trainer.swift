@@ -55,6 +55,7 @@ public final class Trainer {
         let store: CheckpointStore
         let sampler: ShardedSampler
         let position: TrainingPosition
+        let sharedArenas: NodeSharedArenas?
     }
 
     /// One epoch's sums, over the steps this process ran in it.
@@ -76,7 +77,7 @@ public final class Trainer {
         try comm.rootDecides { metrics = try MetricsLog(path: run.metricsPath) }
         let progress = ProgressReporter(enabled: comm.rank == 0, logEvery: config.logEvery, stepsPerEpoch: stepsPerEpoch, out: out)
         let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: setup.trainSet, sampler: sampler,
-                                        config: config, comm: comm)
+                                        config: config, comm: comm, sharedArenas: setup.sharedArenas)
         let evaluation = config.evaluateTest
             ? setup.testSet.map {
                 DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed,
@@ -242,7 +243,17 @@ public final class Trainer {
             try MemoryEstimate.training(config, model: modelConfig, rowsPerRank: rowsPerRank, ranks: size, trainSet: trainSet,
                                         testSet: testSet, resume: resume).check()
         }
-        let model = VAEModel(config: modelConfig, seed: config.seed)
+        // Under the sharded optimizer, ranks that share this host keep their arenas where the
+        // others can read them, and sum and gather in place (NodeSharedUpdate).
+        var sharedArenas: NodeSharedArenas?
+        if config.shardOptimizer && NodeSharedUpdate.enabled {
+            let made = try NodeSharedArenas.make(comm: comm, sizes: VAEModel.arenaSizes(config: modelConfig),
+                                                 statisticsCount: VAEModel.gradientTailCount + 1)
+            sharedArenas = made.arenas
+            if let note = made.note { out("note: \(note)") }
+        }
+        let model = sharedArenas.map { VAEModel(config: modelConfig, seed: config.seed, storage: $0.storage) }
+            ?? VAEModel(config: modelConfig, seed: config.seed)
 
         try StartupAgreement(fields: [
             ("configuration", config.canonicalJSON()),
@@ -294,14 +305,16 @@ public final class Trainer {
             + (remainder == 0 ? "" : "; the last batch of each epoch has the remaining \(remainder) samples"))
         out("model: \(model.parameterCount) parameters; BLAS \(BLASInfo.coreName), \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s") a rank")
         if let shard {
-            out("optimizer sharded over \(size) rank\(size == 1 ? "" : "s"): Adam's moments for \(shard.range.count) of the \(model.parameterCount) parameters on rank 0, at most \(shard.largest) on any rank")
+            out("optimizer sharded over \(size) rank\(size == 1 ? "" : "s"): Adam's moments for \(shard.range.count) of the \(model.parameterCount) parameters on rank 0, at most \(shard.largest) on any rank"
+                + (sharedArenas == nil ? "" : "; gradients summed and parameters gathered in memory the ranks of this host share"))
         }
         if resume {
             out("resuming at epoch \(position.epoch + 1), step \(position.stepInEpoch) of \(sampler.stepsPerEpoch) "
                 + "(global sample \(position.samplePosition(datasetCount: trainSet.count, batch: config.batchSize)))")
         }
         return Setup(trainSet: trainSet, testSet: testSet, dataSeconds: dataSeconds, modelConfig: modelConfig, model: model,
-                     optimizer: optimizer, state: state, store: store, sampler: sampler, position: position)
+                     optimizer: optimizer, state: state, store: store, sampler: sampler, position: position,
+                     sharedArenas: sharedArenas)
     }
 
     /// Start-up as a user waits for it: from process start to the first finished step.

@@ -34,7 +34,27 @@ public final class VAEModel {
 
     /// The model with `latentBlock` in place of the one the config names: how a test puts its own
     /// conformer between encoder and decoder.
-    init(config: ModelConfig, seed: UInt64, latentBlock: (any LatentBlock)?) {
+    convenience init(config: ModelConfig, seed: UInt64, latentBlock: (any LatentBlock)?) {
+        self.init(config: config, seed: seed, latentBlock: latentBlock, storage: nil)
+    }
+
+    /// The model with its two arenas in memory the caller provides (sized by `arenaSizes`), e.g.
+    /// memory that the other ranks of a host can read.
+    public convenience init(config: ModelConfig, seed: UInt64, storage: ArenaStorage) {
+        self.init(config: config, seed: seed, latentBlock: nil, storage: storage)
+    }
+
+    /// The floats of the parameter arena and of the gradient arena (with its tail) of a model of
+    /// `config`, which must be valid.
+    public static func arenaSizes(config: ModelConfig) -> ArenaSizes {
+        guard let architecture = try? ModelArchitecture(config: config, latentBlock: nil) else {
+            preconditionFailure("VAEModel: invalid config (validate it first)")
+        }
+        let count = ParameterLayout(architecture: architecture, config: config).count
+        return ArenaSizes(parameters: count, gradients: count + gradientTailCount)
+    }
+
+    private init(config: ModelConfig, seed: UInt64, latentBlock: (any LatentBlock)?, storage: ArenaStorage?) {
         self.config = config
         do {
             architecture = try ModelArchitecture(config: config, latentBlock: latentBlock)
@@ -45,8 +65,15 @@ public final class VAEModel {
         layout = slots.specs
         weightKL = GaussianWeightKL(layout: layout, priorSigma: config.bayesian?.priorSigma ?? BayesianWeights.defaultPriorSigma)
         lossTermNames = ["recon"] + architecture.latent.lossTermNames + (weightKL == nil ? [] : [Self.weightKLTerm])
-        parameterStorage = FloatBuffer(count: slots.count)
-        gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
+        if let storage {
+            precondition(storage.parameters.count == slots.count && storage.gradients.count == slots.count + Self.gradientTailCount,
+                         "VAEModel: provided arenas do not match the model's sizes")
+            parameterStorage = storage.parameters
+            gradientStorage = storage.gradients
+        } else {
+            parameterStorage = FloatBuffer(count: slots.count)
+            gradientStorage = FloatBuffer(count: slots.count + Self.gradientTailCount)
+        }
         initialize(seed: seed)
     }
 

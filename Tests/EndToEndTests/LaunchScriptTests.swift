@@ -71,6 +71,8 @@ final class LaunchScriptTests: EndToEndCase {
                                            environment: env, timeout: 120)
         XCTAssertEqual(result.exitCode, 0, result.summary)
         XCTAssertTrue(result.stdout.contains("over \(cores) ranks"), result.stdout)
+        // Several ranks on one host: the script picks the sharded optimizer, summed in shared memory.
+        XCTAssertTrue(result.stdout.contains("in memory the ranks of this host share"), result.stdout)
     }
 
     /// MPIVAE_RANKS that is not a rank count is refused in one line before anything starts;

@@ -33,6 +33,29 @@ final class ShardedOptimizerTests: EndToEndCase {
         XCTAssertLessThan(diff, 1e-4, "sharded on 3 ranks drifted from unsharded by \(diff) (relative, parameters and moments)")
     }
 
+    func testOneHostSumsInSharedMemoryAsTheCollectivesDo() throws {
+        // On one host the sharded step sums and gathers in memory the ranks share; with
+        // MPIVAE_NODE_SHARED_UPDATE=0 it uses the reduce-scatter and all-gather instead. Both add
+        // each element over the ranks in rank order here, so the runs match bit for bit, on 2
+        // ranks by a + b = b + a and on 3 because Open MPI's reduce-scatter adds in rank order too.
+        for ranks in [2, 3] {
+            let shared = Tool.temporaryDirectory("shared-\(ranks)")
+            let args = Tool.small + Self.steps + ["--max-steps", "40", "--shard-optimizer", "--out", shared]
+            let first = try Launcher.run("mpivae", ranks: ranks, arguments: args, timeout: 120)
+            XCTAssertEqual(first.exitCode, 0, first.summary)
+            XCTAssertTrue(first.stdout.contains("in memory the ranks of this host share"), first.stdout)
+            let viaMPI = Tool.temporaryDirectory("collectives-\(ranks)")
+            let second = try Launcher.run("mpivae", ranks: ranks, arguments: Array(args.dropLast()) + [viaMPI], timeout: 120,
+                                          environment: ["MPIVAE_NODE_SHARED_UPDATE": "0"])
+            XCTAssertEqual(second.exitCode, 0, second.summary)
+            XCTAssertFalse(second.stdout.contains("in memory the ranks of this host share"), second.stdout)
+            let a = try Tool.tensorBytes(try Tool.latestCheckpoint(shared))
+            let b = try Tool.tensorBytes(try Tool.latestCheckpoint(viaMPI))
+            XCTAssertEqual(a.keys.sorted(), b.keys.sorted())
+            for (name, bytes) in a { XCTAssertEqual(b[name], bytes, "\(name) differs between shared memory and collectives on \(ranks) ranks") }
+        }
+    }
+
     func testCheckpointsResumeAcrossShardingAndRankCounts() throws {
         let reference = try run([], ranks: 2, maxSteps: 60)
         let expected = try Tool.tensorBytes(try Tool.latestCheckpoint(reference))

@@ -61,8 +61,18 @@ final class StallAndLockTests: EndToEndCase {
     /// Rank 1 stopped with SIGSTOP mid-training: rank 0 ends the job within the timeout plus a few
     /// seconds, with one line naming rank 1 and the step, and the last checkpoint still loads.
     func testStoppedRankEndsTheJobWithOneLine() throws {
+        try stoppedRankEndsTheJob(extra: [])
+    }
+
+    /// The same under the sharded optimizer, which on one host waits in shared-memory barriers
+    /// rather than in the allreduce.
+    func testStoppedRankEndsTheShardedJobWithOneLine() throws {
+        try stoppedRankEndsTheJob(extra: ["--shard-optimizer"])
+    }
+
+    func stoppedRankEndsTheJob(extra: [String]) throws {
         let run = Tool.temporaryDirectory("stopped") + "/run"
-        let job = try Launcher.start("mpivae", ranks: 2, arguments: longTraining(run))
+        let job = try Launcher.start("mpivae", ranks: 2, arguments: longTraining(run) + extra)
         waitForSteps(run, 8)
         let rankPids = ranks(of: job.pid)
         guard let victim = rankPids[1] else {
