@@ -48,6 +48,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var pretrainBeta: Float?
     /// The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample).
     public var posterior = "diagonal"
+    /// Full posterior: U (the correlations) is held at zero through the steps of the first this
+    /// many epochs, then trained; until then the run is the diagonal model's step for step.
+    public var correlationHoldEpochs = 2
     /// A checkpoint every N steps besides the one at each epoch end (0: epoch ends only).
     public var checkpointEvery = 0
     public var keepCheckpoints = 3

@@ -137,6 +137,7 @@ public final class Trainer {
                     break epochLoop
                 }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
+                step.workspace.holdsLatentHead = epoch < config.correlationHoldEpochs
                 StallWatchdog.step = summary.steps + 1
                 let t0 = Clock.now()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,

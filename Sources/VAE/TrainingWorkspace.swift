@@ -28,6 +28,10 @@ public final class TrainingWorkspace {
     /// those gradients while the rest are computed. Backward fills the arena from its end.
     public var gradientsReady: ((Int) -> Void)?
 
+    /// While set, the latent block's `heldHeadOutputs` get no gradient (a full-covariance
+    /// posterior's correlations held at zero for the first epochs; see `TrainConfig.correlationHoldEpochs`).
+    public var holdsLatentHead = false
+
     /// Called between forward and backward with the latent block's batch sums (this rank's
     /// rows), to be replaced in place by the global batch's (an allreduce), when the block's loss
     /// depends on the whole batch (`batchStatisticsWidth` > 0). nil: this rank's rows are the batch.
@@ -157,6 +161,7 @@ public final class TrainingWorkspace {
 
         latent.backward(heads: act.heads, noise: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
                         rows: B, termScale: klWeight * gradScale, headBiasGradient: act.encoder.top.columnBiasGradient!)
+        if holdsLatentHead, let held = latent.heldHeadOutputs { holdHeadOutputs(held, rows: B) }
         // The block's own tensors sit between encoder and decoder: final from here on.
         if latentHasTensors { gradientsReady?(model.slots.latentBlock) }
         if timing { t0 = lap(t0, \.elementwise) }
@@ -167,6 +172,15 @@ public final class TrainingWorkspace {
         if timing { _ = lap(t0, \.encoderBackward); phaseTimes.steps += 1 }
         terms[LossTerms.reconstruction] = recon
         return terms
+    }
+
+    /// Zeroes the held head outputs' gradient (every row's, and the head bias's) before the
+    /// encoder's backward pass: the head's tensors producing them get a zero gradient, and the
+    /// encoder below learns from the other outputs only.
+    private func holdHeadOutputs(_ held: Range<Int>, rows: Int) {
+        let H = model.architecture.latent.headWidth
+        for r in 0..<rows { (act.dheads + r * H + held.lowerBound).update(repeating: 0, count: held.count) }
+        (act.encoder.top.columnBiasGradient! + held.lowerBound).update(repeating: 0, count: held.count)
     }
 
     @inline(__always)

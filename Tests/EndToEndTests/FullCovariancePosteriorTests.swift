@@ -12,7 +12,9 @@ final class FullCovariancePosteriorTests: EndToEndCase {
         var finals: [Int: [String: [Float]]] = [:]
         for ranks in [1, 2, 3] {
             let out = Tool.temporaryDirectory("fullcov-equivalence-\(ranks)")
-            try Tool.succeed(Self.full + ["--out", out, "--epochs", "100", "--max-steps", "30", "--no-eval", "--no-explain"],
+            // The correlations train from the first step (no hold), so the lower head is exercised.
+            try Tool.succeed(Self.full + ["--out", out, "--epochs", "100", "--max-steps", "30", "--correlation-hold-epochs", "0",
+                                          "--no-eval", "--no-explain"],
                              ranks: ranks == 1 ? nil : ranks, timeout: 300)
             finals[ranks] = try Tool.tensors(try Tool.latestCheckpoint(out))
         }
@@ -31,10 +33,15 @@ final class FullCovariancePosteriorTests: EndToEndCase {
     }
 
     func testResumeIsBitForBitThenInspectEvaluateAndExplain() throws {
+        // The correlations held through epoch 1 and released in epoch 2: the resumed run picks the
+        // hold up from its saved settings and releases U where the straight run does.
+        let hold = ["--correlation-hold-epochs", "1"]
         let straight = Tool.temporaryDirectory("fullcov-straight")
-        try Tool.succeed(Self.full + ["--out", straight, "--epochs", "2", "--no-explain"], ranks: 2, timeout: 300)
+        try Tool.succeed(Self.full + hold + ["--out", straight, "--epochs", "2", "--no-explain"], ranks: 2, timeout: 300)
         let split = Tool.temporaryDirectory("fullcov-split")
-        try Tool.succeed(Self.full + ["--out", split, "--epochs", "1", "--no-explain"], ranks: 2, timeout: 300)
+        try Tool.succeed(Self.full + hold + ["--out", split, "--epochs", "1", "--no-explain"], ranks: 2, timeout: 300)
+        let held = try Tool.tensors(try Tool.latestCheckpoint(split))
+        XCTAssertTrue(try XCTUnwrap(held["encoder.lower.weight"]).allSatisfy { $0 == 0 }, "U is held through epoch 1")
         // The resumed run takes the posterior from its saved settings, not from a flag.
         try Tool.succeed(["train", "--resume", split, "--epochs", "2", "--no-explain"], ranks: 2, timeout: 300)
         let a = try Tool.tensorBytes(try Tool.latestCheckpoint(straight))
@@ -42,6 +49,8 @@ final class FullCovariancePosteriorTests: EndToEndCase {
         XCTAssertEqual(a.keys.sorted(), b.keys.sorted())
         XCTAssertTrue(a.keys.contains("optimizer.m.encoder.lower.weight"))
         for (name, bytes) in a { XCTAssertEqual(bytes, b[name], "\(name) differs after resume") }
+        let released = try Tool.tensors(try Tool.latestCheckpoint(straight))
+        XCTAssertGreaterThan(try XCTUnwrap(released["encoder.lower.weight"]).map(abs).max()!, 0, "U trains in epoch 2")
 
         let ckpt = try Tool.latestCheckpoint(straight)
         let inspected = try Tool.succeed(["inspect", ckpt])

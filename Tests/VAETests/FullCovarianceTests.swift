@@ -367,6 +367,34 @@ final class FullCovarianceTests: XCTestCase {
         }
     }
 
+    /// `holdsLatentHead` (the first epochs of `--correlation-hold-epochs`): U's head tensors get an
+    /// exactly zero gradient, every tensor above the encoder's trunk the gradient it gets unheld,
+    /// and with U's head weight zero (U's outputs then never reach the trunk) the trunk's too.
+    func testHeldCorrelationsGetNoGradientAndLeaveTheRestAlone() throws {
+        var config = ModelConfig(inputDim: 10, encoderHidden: [7], latent: 4, decoderHidden: [6])
+        config.posterior = "full"
+        let model = VAEModel(config: config, seed: 2)
+        let bias = try XCTUnwrap(model.parameter(named: "encoder.lower.bias"))
+        for i in 0..<bias.count { bias[i] = Float(sin(Double(i) * 1.3)) * 0.4 }
+        let rows = 3
+        let ws = TrainingWorkspace(model: model, maxBatch: rows)
+        for i in 0..<(rows * 10) { ws.input[i] = Float((i * 31) % 11) / 10 }
+        ws.prepareNoise(batch: rows, seed: 4, epoch: 0, sampleIndices: 0..<rows)
+        _ = ws.forwardBackward(batch: rows, klWeight: 1, gradScale: 0.5)
+        let free = Array(model.gradients)
+        ws.holdsLatentHead = true
+        _ = ws.forwardBackward(batch: rows, klWeight: 1, gradScale: 0.5)
+        for spec in model.layout {
+            let g = Array(model.gradients[spec.offset..<(spec.offset + spec.count)])
+            if spec.name.hasPrefix("encoder.lower.") {
+                XCTAssertTrue(g.allSatisfy { $0 == 0 }, "\(spec.name) is held")
+                XCTAssertTrue(free[spec.offset..<(spec.offset + spec.count)].contains { $0 != 0 }, "\(spec.name) trains unheld")
+            } else {
+                XCTAssertEqual(g, Array(free[spec.offset..<(spec.offset + spec.count)]), spec.name)
+            }
+        }
+    }
+
     /// Checkpoints name the head by structure, one GEMM wide; configs without the field are diagonal.
     func testHeadTensorsConfigFieldAndRefusals() throws {
         var config = ModelConfig(inputDim: 10, encoderHidden: [6], latent: 4)

@@ -31,6 +31,9 @@ struct FullCovarianceGaussian: LatentBlock {
     var noiseWidth: Int { latent }
     var lossTermNames: [String] { ["kl"] }
 
+    /// U's entries: held at zero, the block is the diagonal one.
+    var heldHeadOutputs: Range<Int>? { lowerCount > 0 ? (2 * latent)..<headWidth : nil }
+
     func headParameters(inDim: Int) -> [ParameterDeclaration] {
         let d = latent
         let u = Initialization.uniform(fanIn: inDim)

@@ -77,6 +77,9 @@ protocol LatentBlock {
     /// writes this rank's sums here, the trainer adds them over every rank in place, and
     /// `backward` reads the global batch's. nil: the block's rows are independent.
     var batchStatistics: UnsafeMutableBufferPointer<Float>? { get }
+    /// Head outputs a training warm-up may hold at their starting values (their gradient zeroed,
+    /// so Adam leaves the tensors producing them where they are); nil: none.
+    var heldHeadOutputs: Range<Int>? { get }
 }
 
 /// A per-sample posterior quantity besides the means: written as `<name>.npy`, `[samples, width]`.
@@ -91,6 +94,7 @@ extension LatentBlock {
     func bound(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> any LatentBlock { self }
     var posteriorExtras: [PosteriorExtra] { [] }
     var batchStatistics: UnsafeMutableBufferPointer<Float>? { nil }
+    var heldHeadOutputs: Range<Int>? { nil }
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(type(of: self)) has no posterior extra \(index)")
     }
