@@ -128,6 +128,8 @@ public final class Trainer {
                 out(line)
                 if comm.rank == 0 { metrics.write(record) }
             }
+            // From the epoch alone, at each epoch's start: a resumed run gets its phase's rate wherever it resumed.
+            optimizer.lr = config.learningRate(epoch: epoch)
             log.beginEpoch(epoch)
 
             for s in first..<stepsPerEpoch {
@@ -336,6 +338,12 @@ public final class Trainer {
 }
 
 extension TrainConfig {
+    /// Adam's learning rate in `epoch`: a GMVAE's epochs from the mixture fit on use `mixtureLR`
+    /// when it is set.
+    func learningRate(epoch: Int) -> Float {
+        model == "gmvae" && epoch >= clusterInitEpoch ? mixtureLR ?? lr : lr
+    }
+
     /// Linear warm-up of the KL weight from 0 to beta over `warmupEpochs`, step by step; a GMVAE's
     /// epochs before the mixture fit use `pretrainBeta` in place of beta when it is set.
     func klWeight(epoch: Int, step: Int, stepsPerEpoch: Int) -> Float {

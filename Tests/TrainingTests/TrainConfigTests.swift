@@ -141,6 +141,36 @@ final class TrainConfigTests: XCTestCase {
         XCTAssertNil(try TrainConfig.decode(Data("{}".utf8), source: "c.json").pretrainBeta)
     }
 
+    func testMixtureLRSetsOnlyTheEpochsFromTheMixtureFit() throws {
+        var config = TrainConfig()
+        config.model = "gmvae"
+        config.lr = 1e-3
+        config.clusterInitEpoch = 3
+        // Unset, every epoch trains at --lr, as before the setting existed.
+        XCTAssertEqual(config.learningRate(epoch: 5), 1e-3)
+        config.mixtureLR = 2.5e-4
+        XCTAssertEqual(config.learningRate(epoch: 0), 1e-3)
+        XCTAssertEqual(config.learningRate(epoch: 2), 1e-3)
+        XCTAssertEqual(config.learningRate(epoch: 3), 2.5e-4)
+        XCTAssertEqual(config.learningRate(epoch: 40), 2.5e-4)
+        XCTAssertNoThrow(try config.validate())
+
+        config.mixtureLR = 0
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("--mixture-lr"), "\($0)") }
+        config.mixtureLR = 2.5e-4
+        config.model = "vae"
+        XCTAssertEqual(config.learningRate(epoch: 5), 1e-3)
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertTrue("\($0)".hasPrefix("--mixture-lr") && "\($0)".contains("gmvae"), "\($0)")
+        }
+        XCTAssertThrowsError(try TrainConfig.decode(Data(#"{"mixtureLR": 0.001}"#.utf8), source: "c.json").validate(source: "c.json")) {
+            XCTAssertTrue("\($0)".hasPrefix("c.json: key \"mixtureLR\""), "\($0)")
+        }
+        let read = try TrainConfig.decode(Data(#"{"model": "gmvae", "mixtureLR": 0.0005}"#.utf8), source: "c.json")
+        XCTAssertEqual(read.mixtureLR, 0.0005)
+        XCTAssertNil(try TrainConfig.decode(Data("{}".utf8), source: "c.json").mixtureLR)
+    }
+
     func testPositionsCountSamplesWithAShortLastBatch() {
         XCTAssertEqual(TrainingPosition(epoch: 0, stepInEpoch: 3).samplePosition(datasetCount: 1000, batch: 60), 180)
         // Step 17 of 17 is past the short last batch: a whole epoch, not 17 x 60.
