@@ -129,16 +129,24 @@ final class TrainConfigTests: XCTestCase {
         config.pretrainBeta = -1
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("--pretrain-beta"), "\($0)") }
         config.pretrainBeta = 0.25
-        config.model = "vae"
-        XCTAssertThrowsError(try config.validate()) {
-            XCTAssertTrue("\($0)".hasPrefix("--pretrain-beta") && "\($0)".contains("gmvae"), "\($0)")
-        }
-        XCTAssertThrowsError(try TrainConfig.decode(Data(#"{"pretrainBeta": 0.25}"#.utf8), source: "c.json").validate(source: "c.json")) {
-            XCTAssertTrue("\($0)".hasPrefix("c.json: key \"pretrainBeta\""), "\($0)")
-        }
+        try assertOnlyForGMVAE(config, flag: "--pretrain-beta", key: "pretrainBeta", json: "0.25")
         let read = try TrainConfig.decode(Data(#"{"model": "gmvae", "pretrainBeta": 0.25}"#.utf8), source: "c.json")
         XCTAssertEqual(read.pretrainBeta, 0.25)
         XCTAssertNil(try TrainConfig.decode(Data("{}".utf8), source: "c.json").pretrainBeta)
+    }
+
+    /// A mixture-only setting on a VAE is refused, named by its flag (and by its key in a file).
+    private func assertOnlyForGMVAE(_ config: TrainConfig, flag: String, key: String, json value: String,
+                                    file: StaticString = #filePath, line: UInt = #line) throws {
+        var config = config
+        config.model = "vae"
+        XCTAssertThrowsError(try config.validate(), file: file, line: line) {
+            XCTAssertTrue("\($0)".hasPrefix(flag) && "\($0)".contains("gmvae"), "\($0)", file: file, line: line)
+        }
+        let text = "{\"\(key)\": \(value)}"
+        XCTAssertThrowsError(try TrainConfig.decode(Data(text.utf8), source: "c.json").validate(source: "c.json"), file: file, line: line) {
+            XCTAssertTrue("\($0)".hasPrefix("c.json: key \"\(key)\""), "\($0)", file: file, line: line)
+        }
     }
 
     func testMixtureLRSetsOnlyTheEpochsFromTheMixtureFit() throws {
@@ -160,12 +168,7 @@ final class TrainConfigTests: XCTestCase {
         config.mixtureLR = 2.5e-4
         config.model = "vae"
         XCTAssertEqual(config.learningRate(epoch: 5), 1e-3)
-        XCTAssertThrowsError(try config.validate()) {
-            XCTAssertTrue("\($0)".hasPrefix("--mixture-lr") && "\($0)".contains("gmvae"), "\($0)")
-        }
-        XCTAssertThrowsError(try TrainConfig.decode(Data(#"{"mixtureLR": 0.001}"#.utf8), source: "c.json").validate(source: "c.json")) {
-            XCTAssertTrue("\($0)".hasPrefix("c.json: key \"mixtureLR\""), "\($0)")
-        }
+        try assertOnlyForGMVAE(config, flag: "--mixture-lr", key: "mixtureLR", json: "0.001")
         let read = try TrainConfig.decode(Data(#"{"model": "gmvae", "mixtureLR": 0.0005}"#.utf8), source: "c.json")
         XCTAssertEqual(read.mixtureLR, 0.0005)
         XCTAssertNil(try TrainConfig.decode(Data("{}".utf8), source: "c.json").mixtureLR)
