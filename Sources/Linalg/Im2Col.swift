@@ -172,9 +172,9 @@ public final class Im2Col {
                         case .vector:
                             let full = vectorRows
                             if oW <= 8 {
-                                for oh in 0..<full { Self.store8(Self.read8(src + oh * s * pw, stride: s), dst + oh * oW) }
+                                for oh in 0..<full { UnalignedSIMD.store8(Self.read8(src + oh * s * pw, stride: s), dst + oh * oW) }
                             } else {
-                                for oh in 0..<full { Self.store16(Self.read16(src + oh * s * pw, stride: s), dst + oh * oW) }
+                                for oh in 0..<full { UnalignedSIMD.store16(Self.read16(src + oh * s * pw, stride: s), dst + oh * oW) }
                             }
                             for oh in full..<oH {
                                 let d = dst + oh * oW, r = src + oh * s * pw
@@ -236,13 +236,13 @@ public final class Im2Col {
                                 let drop = drop8
                                 for oh in 0..<full {
                                     let d = base + oh * rowStride
-                                    Self.store8(Self.load8(d) + Self.load8(src + oh * oW).replacing(with: -0.0, where: drop), d)
+                                    UnalignedSIMD.store8(UnalignedSIMD.load8(d) + UnalignedSIMD.load8(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             } else {
                                 let drop = drop16
                                 for oh in 0..<full {
                                     let d = base + oh * rowStride
-                                    Self.store16(Self.load16(d) + Self.load16(src + oh * oW).replacing(with: -0.0, where: drop), d)
+                                    UnalignedSIMD.store16(UnalignedSIMD.load16(d) + UnalignedSIMD.load16(src + oh * oW).replacing(with: -0.0, where: drop), d)
                                 }
                             }
                             for oh in full..<oH {
@@ -287,35 +287,14 @@ public final class Im2Col {
         return room < 0 ? 0 : Swift.min(oH, room / oW + 1)
     }
 
-    // Unaligned vector loads and stores, and the stride-2 read as the even lanes of a vector twice
-    // as wide.
-
-    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inline(__always) static func load32(_ p: UnsafePointer<Float>) -> SIMD32<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD32<Float>.self)
-    }
-
-    @inline(__always) static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-
-    @inline(__always) static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-    }
+    // The stride-2 read as the even lanes of a vector twice as wide.
 
     /// r[0], r[s], …, r[7·s] for s 1 or 2.
     @inline(__always) static func read8(_ r: UnsafePointer<Float>, stride s: Int) -> SIMD8<Float> {
-        s == 1 ? load8(r) : load16(r).evenHalf
+        s == 1 ? UnalignedSIMD.load8(r) : UnalignedSIMD.load16(r).evenHalf
     }
 
     @inline(__always) static func read16(_ r: UnsafePointer<Float>, stride s: Int) -> SIMD16<Float> {
-        s == 1 ? load16(r) : load32(r).evenHalf
+        s == 1 ? UnalignedSIMD.load16(r) : UnalignedSIMD.load32(r).evenHalf
     }
 }

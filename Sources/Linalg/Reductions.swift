@@ -4,9 +4,7 @@
 /// sixteen lanes explicitly with SIMD16 and fold them at the end.
 public enum Reductions {
     @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnalignedSIMD.load16(p) }
 
     public static func sum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
         var acc = SIMD16<Float>(repeating: 0)
