@@ -105,7 +105,7 @@ public enum TrainSettings {
                         help: "Train without the samples of this label (the test split keeps them).",
                         accepts: { $0 >= 0 && $0 <= Int(Int32.max) }),
         .toggle("shard-optimizer", \.shardOptimizer,
-                help: "Shard Adam over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updates and keeps the moments of 1/P of the parameters, then all-gathers them; checkpoints stay whole (default off)."),
+                help: "Shard Adam over the ranks (ZeRO stage 1): gradients reduce-scattered, each rank updates and keeps the moments of 1/P of the parameters, then all-gathers them; ranks on one host do both in shared memory, the fastest step there (Launch/train.sh picks it for several ranks); checkpoints stay whole (default off)."),
     ]
 
     /// The setting of `--flag`, if there is one.
