@@ -27,8 +27,6 @@ final class NodeSharedUpdate: ShardedStepEnd {
     let arenas: NodeSharedArenas
     let optimizer: Adam
     let tailCount: Int
-    private let rank: Int
-    private let ranks: Int
     /// One block of the running sum: 16 KiB, which stays in the L1 cache.
     private let blockBuffer = FloatBuffer(count: 4096)
     /// The loss tail summed over ranks, in double.
@@ -46,8 +44,6 @@ final class NodeSharedUpdate: ShardedStepEnd {
         self.arenas = arenas
         self.optimizer = optimizer
         self.tailCount = tailCount
-        rank = shard.rank
-        ranks = shard.ranks
         tail = .allocate(capacity: tailCount)
         tail.initialize(repeating: 0)
     }
@@ -56,7 +52,7 @@ final class NodeSharedUpdate: ShardedStepEnd {
 
     func run(arena: UnsafeMutableBufferPointer<Float>, globalRows: Int, clipNorm: Float) throws -> (finite: Bool, seconds: Double) {
         let total = shard.total
-        let own = arenas.gradients(of: rank)
+        let own = arenas.gradients(of: shard.rank)
         precondition(arena.baseAddress == own, "NodeSharedUpdate: the step's arena is not this rank's shared segment")
         let window = arenas.window
         let t0 = Clock.now()
@@ -67,7 +63,7 @@ final class NodeSharedUpdate: ShardedStepEnd {
         let lo = range.lowerBound, n = range.count
         let slice = own + lo
         if n > 0 { sumInRankOrder(into: slice, from: lo, count: n) }
-        let published = arenas.statistics(of: rank)
+        let published = arenas.statistics(of: shard.rank)
         for i in 0..<tailCount { published[i] = Double(arena[total + i]) }
         published[tailCount] = n > 0 ? Reductions.sumOfSquaresPrecise(slice, count: n) : 0
         let t1 = Clock.now()
@@ -76,7 +72,7 @@ final class NodeSharedUpdate: ShardedStepEnd {
 
         var squares = 0.0
         for i in 0..<tailCount { tail[i] = 0 }
-        for r in 0..<ranks {
+        for r in 0..<shard.ranks {
             let s = arenas.statistics(of: r)
             for i in 0..<tailCount { tail[i] += s[i] }
             squares += s[tailCount]
@@ -85,12 +81,12 @@ final class NodeSharedUpdate: ShardedStepEnd {
         // Every rank read the same statistics, so every rank skips alike and no barrier is left open.
         guard let scale = ShardedStepScale.decide(squares: squares, tailFinite: tail.allSatisfy { $0.isFinite },
                                                   globalRows: globalRows, clipNorm: clipNorm) else { return (false, seconds) }
-        let parameters = arenas.parameters(of: rank)
+        let parameters = arenas.parameters(of: shard.rank)
         optimizer.update(parameters: UnsafeMutableBufferPointer(start: parameters + lo, count: n),
                          gradients: UnsafeMutableBufferPointer(start: slice, count: n), gradScale: scale)
         let t2 = Clock.now()
         try window.synchronize()
-        for r in 0..<ranks where r != rank {
+        for r in 0..<shard.ranks where r != shard.rank {
             let owner = Int(shard.displacements[r]), count = Int(shard.counts[r])
             if count > 0 { (parameters + owner).update(from: arenas.parameters(of: r) + owner, count: count) }
         }
@@ -106,7 +102,7 @@ final class NodeSharedUpdate: ShardedStepEnd {
         while start < count {
             let m = min(width, count - start)
             block.update(from: arenas.gradients(of: 0) + lo + start, count: m)
-            for r in 1..<ranks {
+            for r in 1..<shard.ranks {
                 let peer = arenas.gradients(of: r) + lo + start
                 for i in 0..<m { block[i] += peer[i] }
             }
