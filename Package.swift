@@ -12,6 +12,12 @@ let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-target-cpu", targetCPU], .when(configuration: .release)),
 ]
 
+// The MPI wrapper's 16-bit gradient conversions run on every element of every step: built for the
+// machine's vectors too, but with the checks on (it is not a kernel module).
+let vectorFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "mpivae",
     platforms: [.macOS(.v13)],
@@ -29,7 +35,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "Basics"),
-        .target(name: "MPI", dependencies: ["CMPI", "Basics"]),
+        .target(name: "MPI", dependencies: ["CMPI", "Basics"], swiftSettings: vectorFlags),
         // What memory a process has left, and input files that are regular files.
         .target(name: "SystemMemory"),
         // Flushes subnormal floats from before OpenBLAS starts its threads (see its source).

@@ -48,8 +48,8 @@ public final class HalfPrecisionSum {
 
     static func addBF16(_ input: UnsafeMutableRawPointer?, _ accumulator: UnsafeMutableRawPointer?, _ count: UnsafeMutablePointer<Int32>?) {
         guard let input, let accumulator, let count else { return }
-        let a = input.assumingMemoryBound(to: UInt16.self), b = accumulator.assumingMemoryBound(to: UInt16.self)
-        for i in 0..<Int(count.pointee) { b[i] = HalfFloat.toBF16(HalfFloat.fromBF16(a[i]) + HalfFloat.fromBF16(b[i])) }
+        BF16Arrays.add(input.assumingMemoryBound(to: UInt16.self), into: accumulator.assumingMemoryBound(to: UInt16.self),
+                       count: Int(count.pointee))
     }
 }
 

@@ -96,7 +96,7 @@ final class GradientExchange {
         for k in 0..<starts.count {
             let inverse = 1 / scales[k]
             switch half.format {
-            case .bf16: for i in starts[k]..<ends[k] { gradients[i] = HalfFloat.fromBF16(packed[i]) }
+            case .bf16: BF16Arrays.unpack(packed.baseAddress! + starts[k], into: gradients + starts[k], count: ends[k] - starts[k])
             case .fp16: for i in starts[k]..<ends[k] { gradients[i] = HalfFloat.fromFP16(packed[i]) * inverse }
             }
         }
@@ -110,7 +110,7 @@ final class GradientExchange {
         }
         switch half.format {
         case .bf16:
-            for i in lo..<ends[k] { packed[i] = HalfFloat.toBF16(gradients[i]) }
+            BF16Arrays.pack(gradients + lo, into: packed.baseAddress! + lo, count: n)
         case .fp16:
             var largest: Float = 0
             for i in lo..<ends[k] { largest = Swift.max(largest, abs(gradients[i])) }

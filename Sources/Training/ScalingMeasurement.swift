@@ -135,8 +135,8 @@ public struct ScalingMeasurement: Codable, Sendable {
 
             let g = soloModel.gradients.baseAddress!, h = halves.baseAddress!, y = scratch.pointer
             let c0 = Clock.now()
-            for i in 0..<n { h[i] = HalfFloat.toBF16(g[i]) }
-            for i in 0..<n { y[i] = HalfFloat.fromBF16(h[i]) }
+            BF16Arrays.pack(g, into: h, count: n)
+            BF16Arrays.unpack(h, into: y, count: n)
             let c1 = Clock.now()
             for i in 0..<n { y[i] += g[i] }
             let c2 = Clock.now()
