@@ -57,11 +57,14 @@ public final class HalfPrecisionSum {
 /// to nearest even. fp16 keeps subnormals; values past its range become infinity, which the step
 /// then rejects as non-finite rather than using.
 public enum HalfFloat {
+    /// NaN is a select, not a branch, so loops over arrays of these vectorize (`BF16Arrays`).
     @inline(__always)
     public static func toBF16(_ x: Float) -> UInt16 {
         let bits = x.bitPattern
-        if x.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
-        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+        let rounded = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
+        // A NaN keeps its sign and top payload bits and gets the quiet bit.
+        let quiet = (bits &>> 16) | 0x40
+        return UInt16(truncatingIfNeeded: (bits & 0x7FFF_FFFF) > 0x7F80_0000 ? quiet : rounded)
     }
 
     @inline(__always)
