@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "VAETests", dependencies: ["VAE", "Linalg"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "VAE", "Datasets", "SafeTensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "VAE", "Datasets", "SafeTensors", "MPI"]),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "VAE", "Datasets"], exclude: ["check_report.sh"]),
         // Runs the built executables, under mpirun where the test needs several ranks.
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "SafeTensors", "Datasets"]),

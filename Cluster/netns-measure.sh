@@ -4,17 +4,18 @@
 # machine's speed hits every option alike; prints the median of each. Root; build first
 # (swift build -c release). Usage:
 #
-#   Cluster/netns-measure.sh [--rate 10gbit] [--reps 3] [--mca NAME VALUE]... [-- TRAIN ARGS...]
+#   Cluster/netns-measure.sh [--rate 10gbit] [--reps 3] [--only fused,lowrank-4] [--mca NAME VALUE]... [-- TRAIN ARGS...]
 #
 # Each run is one epoch of the benchmark recipe (Fashion-MNIST, global batch 128); TRAIN ARGS
 # are added to it. --mca settings go to mpirun (e.g. --mca mpi_yield_when_idle 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rate=() reps=3 mca=() extra=()
+rate=() reps=3 mca=() extra=() only=
 while [ $# -gt 0 ]; do
   case $1 in
     --rate) rate=(--rate "$2"); shift 2 ;;
     --reps) reps=$2; shift 2 ;;
+    --only) only=",$2,"; shift 2 ;;
     --mca) mca+=(--mca "$2" "$3"); shift 3 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "netns-measure: unknown option '$1'" >&2; exit 2 ;;
@@ -27,7 +28,13 @@ scratch=$(mktemp -d)
 trap 'Cluster/netns-hosts.sh down "$run" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
 options=("fused:" "buckets-1MiB:--grad-bucket-mb 1" "bf16:--grad-compression bf16" "fp16:--grad-compression fp16"
-         "buckets-1MiB+bf16:--grad-bucket-mb 1 --grad-compression bf16" "sharded:--shard-optimizer")
+         "buckets-1MiB+bf16:--grad-bucket-mb 1 --grad-compression bf16" "sharded:--shard-optimizer" "lowrank-4:--grad-low-rank 4" "lowrank-1:--grad-low-rank 1")
+if [ -n "$only" ]; then
+  kept=()
+  for option in "${options[@]}"; do [[ $only == *",${option%%:*},"* ]] && kept+=("$option"); done
+  [ ${#kept[@]} -gt 0 ] || { echo "netns-measure: --only names none of the options" >&2; exit 2; }
+  options=("${kept[@]}")
+fi
 for rep in $(seq 1 "$reps"); do
   for option in "${options[@]}"; do
     name=${option%%:*}; read -r -a flags <<< "${option#*:}"

@@ -45,11 +45,13 @@ final class DataParallelStep {
     /// Set under `--shard-optimizer`: reduce-scatter, Adam on this rank's slice, all-gather; in
     /// shared memory when the model's arenas are in `sharedArenas`.
     let sharded: ShardedStepEnd?
+    /// Set under `--grad-low-rank`: gradients sent as low-rank factors with error feedback.
+    let lowRank: LowRankExchange?
 
     /// `sharedArenas`: the window the model was built on (`NodeSharedArenas.storage`), if any;
     /// used only under `--shard-optimizer`.
     init(model: VAEModel, optimizer: Adam, trainSet: Dataset, sampler: ShardedSampler, config: TrainConfig, comm: Communicator,
-         sharedArenas: NodeSharedArenas? = nil) throws {
+         sharedArenas: NodeSharedArenas? = nil, lowRank: LowRankExchange? = nil) throws {
         self.model = model
         self.optimizer = optimizer
         self.trainSet = trainSet
@@ -75,6 +77,12 @@ final class DataParallelStep {
             self.exchange = exchange
         } else {
             exchange = nil
+        }
+        if config.gradLowRank > 0 {
+            self.lowRank = lowRank ?? LowRankExchange(layout: model.layout, parameterCount: model.parameterCount, tailCount: tail,
+                                                      rank: config.gradLowRank, seed: config.seed, comm: comm)
+        } else {
+            self.lowRank = nil
         }
         if config.shardOptimizer {
             let shard = try OptimizerShard(total: model.parameterCount, ranks: comm.size, rank: comm.rank)
@@ -144,6 +152,10 @@ final class DataParallelStep {
             try exchange.finish()
             // Communication inside the backward pass (launches, progress) counts too.
             reduceSeconds = exchange.seconds
+        } else if let lowRank {
+            // The factors' products and residuals count as communication: they exist only to send less.
+            try lowRank.exchange(reduced)
+            reduceSeconds = lowRank.seconds
         } else {
             try comm.allreduce(reduced, op: .sum)
             reduceSeconds = Clock.now() - t0
@@ -176,6 +188,9 @@ final class DataParallelStep {
         }
         if finite {
             optimizer.update(parameters: model.parameters, gradients: gradients, gradScale: scale)
+        } else {
+            // A non-finite gradient left in the residual would return in every later step.
+            lowRank?.reset()
         }
         return StepResult(terms: terms, rows: rows, finite: finite,
                           stopRequested: reduced[count + termCount + Tail.stop.rawValue] > 0, reduceSeconds: reduceSeconds,

@@ -88,6 +88,8 @@ public struct MemoryEstimate {
         // Sharded, a rank holds the moments of its slice only: the largest slice is the bound.
         let moments = config.shardOptimizer ? Self.shardedMoments(parameters: p, ranks: ranks) : p
         e.add(config.shardOptimizer ? "Adam's moments (this rank's shard)" : "Adam's moments", floats: 2 * moments)
+        // The residual is arena-sized; the factors and their message are a small fraction of it.
+        if config.gradLowRank > 0 { e.add("the low-rank exchange's residual and factors", floats: 2 * p) }
         e.add("training activations", floats: model.trainingWorkspaceFloats(rows: rowsPerRank))
         // A checkpoint is written from one buffer of parameters and moments; reading one on resume
         // holds the file and its tensors as floats at once.

@@ -83,6 +83,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Gradients travel as 16-bit floats ("bf16", or "fp16" with a scale against overflow),
     /// summed in fp32; "none" sends fp32. The loss sums always travel in fp32.
     public var gradCompression = "none"
+    /// Gradients travel as rank-R factors with error feedback (PowerSGD, `LowRankExchange`); 0: off.
+    public var gradLowRank = 0
     /// Every layer Bayesian (Bayes by Backprop); `bdense` / `bconv` / `bconvT` entries make
     /// single layers so without it.
     public var bayesianWeights = false
@@ -120,6 +122,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
                 throw ConfigError("--shard-optimizer expects the fused fp32 exchange beside it (no --grad-bucket-mb, --grad-compression none), got --\(other.0) \(other.2)")
             }
             throw ConfigError("\(source): key \"shardOptimizer\" expects the fused fp32 exchange beside it (no gradBucketMB, gradCompression none), got \"\(other.1)\": \(other.2)")
+        }
+        // The factors replace the allreduce that buckets, 16-bit sends and the sharded step shape.
+        if gradLowRank > 0, shardOptimizer || gradBucketMB > 0 || gradCompression != "none" {
+            let other = shardOptimizer ? ("shard-optimizer", "shardOptimizer", "true")
+                : gradBucketMB > 0 ? ("grad-bucket-mb", "gradBucketMB", "\(gradBucketMB)") : ("grad-compression", "gradCompression", gradCompression)
+            guard let source else {
+                throw ConfigError("--grad-low-rank expects the fused fp32 exchange beside it (no --shard-optimizer, --grad-bucket-mb, --grad-compression none), got --\(other.0) \(other.2)")
+            }
+            throw ConfigError("\(source): key \"gradLowRank\" expects the fused fp32 exchange beside it (no shardOptimizer, gradBucketMB, gradCompression none), got \"\(other.1)\": \(other.2)")
         }
         // Only the GMVAE has a phase before a mixture fit; elsewhere the weight would be ignored.
         if pretrainBeta != nil, model != "gmvae" {

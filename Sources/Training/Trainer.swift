@@ -77,7 +77,7 @@ public final class Trainer {
         try comm.rootDecides { metrics = try MetricsLog(path: run.metricsPath) }
         let progress = ProgressReporter(enabled: comm.rank == 0, logEvery: config.logEvery, stepsPerEpoch: stepsPerEpoch, out: out)
         let step = try DataParallelStep(model: model, optimizer: optimizer, trainSet: setup.trainSet, sampler: sampler,
-                                        config: config, comm: comm, sharedArenas: setup.sharedArenas)
+                                        config: config, comm: comm, sharedArenas: setup.sharedArenas, lowRank: state.lowRank)
         let evaluation = config.evaluateTest
             ? setup.testSet.map {
                 DistributedEvaluation(model: model, dataset: $0, comm: comm, seed: config.seed,
@@ -289,7 +289,10 @@ public final class Trainer {
                                      worldSize: size, rank: rank, seed: config.seed)
         let shard = config.shardOptimizer ? try OptimizerShard(total: model.parameterCount, ranks: size, rank: rank) : nil
         let optimizer = Adam(count: shard?.range.count ?? model.parameterCount, lr: config.lr, weightDecay: config.weightDecay)
-        let state = TrainingState(model: model, optimizer: optimizer, shard: shard)
+        let lowRank = config.gradLowRank > 0
+            ? LowRankExchange(layout: model.layout, parameterCount: model.parameterCount, tailCount: DataParallelStep.tailCount(model: model),
+                              rank: config.gradLowRank, seed: config.seed, comm: comm) : nil
+        let state = TrainingState(model: model, optimizer: optimizer, shard: shard, lowRank: lowRank)
         let store = CheckpointStore(runDirectory: run.path, keepLast: config.keepCheckpoints)
 
         // Rank 0's parameters (or its checkpoint) become everyone's: replicas start identical.
@@ -310,6 +313,11 @@ public final class Trainer {
         if let shard {
             out("optimizer sharded over \(size) rank\(size == 1 ? "" : "s"): Adam's moments for \(shard.range.count) of the \(model.parameterCount) parameters on rank 0, at most \(shard.largest) on any rank"
                 + (sharedArenas == nil ? "" : "; gradients summed and parameters gathered in memory the ranks of this host share"))
+        }
+        if let lowRank {
+            let full = model.parameterCount + DataParallelStep.tailCount(model: model)
+            out("gradients sent as rank-\(lowRank.rank) factors with error feedback: \(lowRank.messageFloats) floats a step in two allreduces, against \(full) whole ("
+                + "\(lowRank.factors.count) matrices factored)")
         }
         if resume {
             out("resuming at epoch \(position.epoch + 1), step \(position.stepInEpoch) of \(sampler.stepsPerEpoch) "

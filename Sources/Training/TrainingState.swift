@@ -14,16 +14,19 @@ final class TrainingState {
     /// checkpoint still holds whole moments (gathered to rank 0 to save, cut up again on restore),
     /// so it resumes on any rank count, sharded or not.
     let shard: OptimizerShard?
+    /// Under `--grad-low-rank`: the exchange whose residual and Q are optimizer state too.
+    let lowRank: LowRankExchange?
     /// Rank 0's newest write: where, its data checksum, and how long writing took.
     private(set) var lastSaved: CheckpointStore.Saved?
     /// The arithmetic settings the checkpoint resumed from was computed with, on every rank.
     private(set) var savedArithmetic: String?
 
-    init(model: VAEModel, optimizer: Adam, shard: OptimizerShard? = nil) {
+    init(model: VAEModel, optimizer: Adam, shard: OptimizerShard? = nil, lowRank: LowRankExchange? = nil) {
         precondition(optimizer.count == (shard?.range.count ?? model.parameterCount), "TrainingState: moments do not match the shard")
         self.model = model
         self.optimizer = optimizer
         self.shard = shard
+        self.lowRank = lowRank
     }
 
     /// Whole-arena moments for a checkpoint: Adam's own when unsharded; sharded, buffers on rank 0
@@ -72,11 +75,15 @@ final class TrainingState {
             try gather(optimizer.m, into: whole.m.buffer, shard: shard, comm: comm)
             try gather(optimizer.v, into: whole.v.buffer, shard: shard, comm: comm)
         }
+        let lowRankState = try lowRank?.checkpointTensors()
         try comm.rootDecides {
             let meta = metadata(position: position, config: config, modelConfig: modelConfig,
                                 worldSize: comm.size, datasetCount: datasetCount)
             let tag = String(format: "e%06ld-s%010ld", position.epoch, position.globalStep)
-            lastSaved = try store.save(tensors: tensors(m: whole?.m.buffer, v: whole?.v.buffer), metadata: meta, tag: tag)
+            let list = tensors(m: whole?.m.buffer, v: whole?.v.buffer) + (lowRankState?.tensors ?? [])
+            lastSaved = try withExtendedLifetime(lowRankState?.keep) {
+                try store.save(tensors: list, metadata: meta, tag: tag)
+            }
         }
     }
 
@@ -120,6 +127,7 @@ final class TrainingState {
             }
             let position = try install(loaded, modelConfig: modelConfig, sampler: sampler, m: whole?.m.buffer, v: whole?.v.buffer)
             log("resuming from \(loaded.path)")
+            if let note = try lowRank?.install(loaded) { log("note: \(note)") }
             arithmetic = loaded.metadata[ArithmeticSettings.metadataKey] ?? ""
             header = [1, Int64(position.epoch), Int64(position.stepInEpoch), Int64(position.globalStep), Int64(optimizer.step)]
         }
@@ -135,6 +143,7 @@ final class TrainingState {
             try comm.broadcast(optimizer.m, root: 0)
             try comm.broadcast(optimizer.v, root: 0)
         }
+        try lowRank?.distribute()
         optimizer.step = Int(header[4])
         return TrainingPosition(epoch: Int(header[1]), stepInEpoch: Int(header[2]), globalStep: Int(header[3]))
     }
