@@ -178,8 +178,15 @@ shape() {
     return 0
   fi
   [ -z "$delay" ] || die "up: --delay needs the netem queueing discipline, which this kernel lacks (CONFIG_NET_SCH_NETEM); --rate alone works with tbf"
-  # A burst of at least one timer tick at the rate, so tbf can reach it.
-  ip netns exec "$host" tc qdisc add dev eth0 root tbf rate "$rate" burst 4mb latency 50ms
+  # A burst of 4 ms at the rate (a timer tick at HZ 250), so tbf can reach it, and no more: a
+  # larger bucket refills while the ranks compute and lets a whole step's gradients through at
+  # the veth's own speed (4 MB of burst made 1 Gbit/s look like 2 in a training step).
+  local bits
+  bits=$(awk -v r="$rate" 'BEGIN { n = r + 0; u = substr(r, length(n "") + 1, 1);
+    f = (u == "k") ? 1e3 : (u == "m") ? 1e6 : (u == "g") ? 1e9 : (u == "t") ? 1e12 : 1; printf "%.0f", n * f }')
+  local burst=$(( bits / 8 / 250 ))
+  [ "$burst" -ge 65536 ] || burst=65536
+  ip netns exec "$host" tc qdisc add dev eth0 root tbf rate "$rate" burst "$burst" latency 50ms
 }
 
 reap() {

@@ -29,8 +29,8 @@ public struct ScalingMeasurement: Codable, Sendable {
         Dictionary(uniqueKeysWithValues: fits.compactMap { key, value in Collective(rawValue: key).map { ($0, value) } })
     }
 
-    public static func run(comm: Communicator, batches: [Int], stepBatch: Int, bucketMB: Double, windows: Int = 5,
-                           stepsPerWindow: Int = 8) throws -> ScalingMeasurement {
+    public static func run(comm: Communicator, batches: [Int], stepBatch: Int, bucketMB: Double, windows: Int = 9,
+                           stepsPerWindow: Int = 10) throws -> ScalingMeasurement {
         precondition(windows >= 1 && !batches.isEmpty, "ScalingMeasurement: at least one window and one batch")
         let config = TrainConfig()
         let data = SyntheticData.make(count: 4096, factors: 3, seed: config.seed)
@@ -52,6 +52,16 @@ public struct ScalingMeasurement: Codable, Sendable {
                                         config: c, comm: solo)
         }
         let soloPermutation = soloSteps[0].sampler.permutation(epoch: 0)
+        // The option steps' batch alone, run free and then with a barrier after every step: the
+        // difference is what waiting for the slowest rank costs a step.
+        var syncConfig = config
+        syncConfig.batchSize = stepBatch
+        let syncStep = try DataParallelStep(model: soloModel, optimizer: soloAdam, trainSet: data,
+                                            sampler: ShardedSampler(datasetCount: data.count, globalBatch: stepBatch, worldSize: 1,
+                                                                    rank: 0, seed: config.seed),
+                                            config: syncConfig, comm: solo)
+        let syncPermutation = syncStep.sampler.permutation(epoch: 0)
+        var freeTimes: [Double] = [], syncedTimes: [Double] = []
         var stepTimes = [[Double]](repeating: [], count: batches.count)
         var adamTimes: [Double] = []
         let scratch = FloatBuffer(count: n)
@@ -124,6 +134,18 @@ public struct ScalingMeasurement: Codable, Sendable {
                 try comm.allreduce(&elapsed, op: .max)
                 if counted { stepTimes[k].append(elapsed[0]) }
             }
+            for synchronized in [false, true] {
+                try comm.barrier()
+                let t0 = Clock.now()
+                for s in 0..<stepsPerWindow {
+                    _ = try syncStep.run(epoch: 0, step: s % syncStep.sampler.stepsPerEpoch, permutation: syncPermutation,
+                                         klWeight: 1, stopRequested: false)
+                    if synchronized { try comm.barrier() }
+                }
+                var elapsed = [(Clock.now() - t0) / Double(stepsPerWindow)]
+                try comm.allreduce(&elapsed, op: .max)
+                if counted { if synchronized { syncedTimes.append(elapsed[0]) } else { freeTimes.append(elapsed[0]) } }
+            }
             try comm.barrier()
             let a0 = Clock.now()
             for _ in 0..<stepsPerWindow {
@@ -162,7 +184,8 @@ public struct ScalingMeasurement: Codable, Sendable {
         let adam = DistributedBenchmark.median(adamTimes)
         let compute = stepTimes.map { max(0, DistributedBenchmark.median($0) - adam) }
         let costs = StepCosts(parameterCount: n, batches: batches, computeSeconds: compute, adamSeconds: adam,
-                              backwardShare: 2.0 / 3, conversionSeconds: DistributedBenchmark.median(conversion),
+                              synchronizationSeconds: max(0, DistributedBenchmark.median(syncedTimes) - DistributedBenchmark.median(freeTimes)),
+                              conversionSeconds: DistributedBenchmark.median(conversion),
                               addSecondsPerByte: DistributedBenchmark.median(adds))
         var timings: [CollectiveTiming] = []
         if p > 1 {

@@ -100,20 +100,22 @@ public struct StepCosts: Codable, Equatable, Sendable {
     public var batches: [Int]
     public var computeSeconds: [Double]
     public var adamSeconds: Double
-    /// The backward pass's share of the compute: what buckets can hide communication behind.
-    public var backwardShare: Double
+    /// What a step loses when every rank must wait for the slowest before the exchange: a
+    /// barrier after each rank's step, measured against the same steps unsynchronized. Jitter
+    /// and, with more ranks than cores, the scheduler's time slices; taken as constant in P.
+    public var synchronizationSeconds: Double
     /// Rounding to 16 bits and back, seconds an element (bf16).
     public var conversionSeconds: Double
     /// Adding two float arrays, seconds a byte of one: the reduction's arithmetic on a link.
     public var addSecondsPerByte: Double
 
-    public init(parameterCount: Int, batches: [Int], computeSeconds: [Double], adamSeconds: Double, backwardShare: Double,
+    public init(parameterCount: Int, batches: [Int], computeSeconds: [Double], adamSeconds: Double, synchronizationSeconds: Double,
                 conversionSeconds: Double, addSecondsPerByte: Double) {
         self.parameterCount = parameterCount
         self.batches = batches
         self.computeSeconds = computeSeconds
         self.adamSeconds = adamSeconds
-        self.backwardShare = backwardShare
+        self.synchronizationSeconds = synchronizationSeconds
         self.conversionSeconds = conversionSeconds
         self.addSecondsPerByte = addSecondsPerByte
     }
@@ -188,21 +190,24 @@ public struct ScalingModel: Sendable {
         case .fused:
             communication = t(.allreduce, 4 * n + tailBytes)
         case .buckets(let mb):
-            // Each bucket is sent once the backward pass has made it; all but the last (the first
-            // layer's) can hide behind the rest of backward, so what shows is the longer of the
-            // last bucket and whatever of the total the backward pass cannot cover.
+            // No overlap: Open MPI has no progress thread, so a started bucket moves only inside
+            // MPI calls, and the backward pass makes one between layers; measured, buckets expose
+            // as much as the fused allreduce on shared memory and on TCP (Cluster/README.md).
+            // What remains is the buckets' extra latency.
             let bucket = min(4 * n, max(4, mb * 1_048_576))
             let k = (4 * n / bucket).rounded(.up)
-            let total = k * t(.allreduce, bucket)
-            let last = t(.allreduce, 4 * n - (k - 1) * bucket)
-            communication = max(last, total - costs.backwardShare * compute) + t(.allreduce, tailBytes)
+            communication = (k - 1) * t(.allreduce, bucket) + t(.allreduce, 4 * n - (k - 1) * bucket) + t(.allreduce, tailBytes)
         case .bf16:
             // The exchange rounds and restores every element even on one rank.
             communication = t(.allreduce, 2 * n) + t(.allreduce, tailBytes) + costs.conversionSeconds * n
         case .sharded:
             communication = t(.reduceScatter, 4 * n) + t(.allreduce, tailBytes) + t(.allgather, 4 * n)
+            // On one rank the two collectives are copies of the arena, which no fit covers.
+            if p == 1 { communication += 2 * 4 * n * costs.addSecondsPerByte }
             adam /= Double(max(p, 1))
         }
+        // Waiting for the slowest rank shows inside the first collective, so it counts there.
+        if p > 1 { communication += costs.synchronizationSeconds }
         return StepPrediction(stepSeconds: compute + communication + adam, communicationSeconds: communication)
     }
 

@@ -41,6 +41,10 @@ public enum ScalingReport {
             + zip(c.batches, c.computeSeconds).map { String(format: "%d rows %.2f ms", $0, $1 * 1000) }.joined(separator: ", "))
         out.append(String(format: "  Adam over the arena %.3f ms; bf16 rounding there and back %.2f ns an element; adding arrays %.3f ns a byte",
                           c.adamSeconds * 1000, c.conversionSeconds * 1e9, c.addSecondsPerByte * 1e9))
+        if m.worldSize > 1 {
+            out.append(String(format: "  waiting for the slowest rank (a barrier after each step, against none): %.2f ms a step",
+                              c.synchronizationSeconds * 1000))
+        }
         for coll in Collective.allCases {
             guard let fit = m.fits[coll.rawValue] else { continue }
             let points = m.timings.filter { $0.collective == coll }

@@ -122,4 +122,20 @@ final class MultiHostTests: EndToEndCase {
         XCTAssertTrue(line.contains("rank 1 on host \(hosts.hosts[1])"), line)
         XCTAssertTrue(line.contains("samples.csv"), line)
     }
+
+    /// A shaped link's token bucket holds 4 ms at its rate: a larger one refills while the ranks
+    /// compute and lets a step's gradients through unshaped, which hid the rate from training.
+    func testShapedLinksBurstFourMillisecondsAtTheirRate() throws {
+        let hosts = try NetnsHosts(count: 1, options: ["--rate", "1gbit"])
+        defer { hosts.down() }
+        let shown = try hosts.script(["exec", hosts.run, hosts.hosts[0], "tc", "qdisc", "show", "dev", "eth0"])
+        XCTAssertEqual(shown.exitCode, 0, shown.summary)
+        // netem where the kernel has it (no burst), tbf otherwise: 1 Gbit/s for 4 ms is 500 kB.
+        if shown.stdout.contains("tbf") {
+            XCTAssertTrue(shown.stdout.contains("rate 1Gbit"), shown.stdout)
+            XCTAssertTrue(shown.stdout.contains("burst 500000b") || shown.stdout.contains("burst 500Kb"), shown.stdout)
+        } else {
+            XCTAssertTrue(shown.stdout.contains("netem"), shown.stdout)
+        }
+    }
 }

@@ -43,7 +43,7 @@ final class ScalingModelTests: XCTestCase {
 
     func testStepPredictionAddsItsParts() {
         let costs = StepCosts(parameterCount: 1_000_000, batches: [32, 64, 128], computeSeconds: [0.004, 0.006, 0.010],
-                              adamSeconds: 0.002, backwardShare: 2.0 / 3, conversionSeconds: 1e-9, addSecondsPerByte: 0)
+                              adamSeconds: 0.002, synchronizationSeconds: 0, conversionSeconds: 1e-9, addSecondsPerByte: 0)
         XCTAssertEqual(costs.compute(batch: 96), 0.008, accuracy: 1e-12)
         XCTAssertEqual(costs.compute(batch: 256), 0.018, accuracy: 1e-12)
         XCTAssertEqual(costs.compute(batch: 16), 0.003, accuracy: 1e-12)
@@ -60,11 +60,20 @@ final class ScalingModelTests: XCTestCase {
         // bf16: half the bytes, plus rounding every element.
         let bf16 = model.predict(.bf16, ranks: 4, batchPerRank: 64, links: links)
         XCTAssertEqual(bf16.communicationSeconds, 40e-6 + 1.5 * 2e6 * 1e-9 + 40e-6 + 1e6 * 1e-9, accuracy: 1e-12)
-        // Buckets: what backward (4 ms here) cannot hide, at least the last bucket, then the tail.
+        // Buckets: nothing hidden (no progress thread), so the fused bytes with a latency a bucket, then the tail.
         let buckets = model.predict(.buckets(megabytes: 1), ranks: 4, batchPerRank: 64, links: links)
-        let bucket = 1_048_576.0, k = (4e6 / bucket).rounded(.up)
-        let total = k * (40e-6 + 1.5 * bucket * 1e-9), last = 40e-6 + 1.5 * (4e6 - (k - 1) * bucket) * 1e-9
-        XCTAssertEqual(buckets.communicationSeconds, max(last, total - 0.004) + 40e-6, accuracy: 1e-12)
+        let k = (4e6 / 1_048_576.0).rounded(.up)
+        XCTAssertEqual(buckets.communicationSeconds, k * 40e-6 + 1.5 * 4e6 * 1e-9 + 40e-6, accuracy: 1e-12)
+        // Waiting for the slowest rank counts once a step on more than one rank, never on one.
+        var waiting = model
+        waiting.costs.synchronizationSeconds = 0.001
+        XCTAssertEqual(waiting.predict(.fused, ranks: 4, batchPerRank: 64, links: links).stepSeconds, fused.stepSeconds + 0.001,
+                       accuracy: 1e-12)
+        XCTAssertEqual(waiting.predict(.fused, ranks: 1, batchPerRank: 64, links: links).stepSeconds, 0.008, accuracy: 1e-12)
+        // One rank's sharded step copies the arena out and back.
+        waiting.costs.addSecondsPerByte = 1e-10
+        XCTAssertEqual(waiting.predict(.sharded, ranks: 1, batchPerRank: 64, links: links).communicationSeconds, 2 * 4e6 * 1e-10,
+                       accuracy: 1e-12)
         // One rank sends nothing: efficiency 1 by definition, and less on a slow link.
         XCTAssertEqual(model.efficiency(.fused, ranks: 1, batchPerRank: 64, links: links), 1, accuracy: 1e-12)
         XCTAssertLessThan(model.efficiency(.fused, ranks: 64, globalBatch: 4096, links: links), 1)
