@@ -52,6 +52,13 @@ public final class DistributedEvaluation {
         input = FloatBuffer(count: batch * dataset.dimension)
     }
 
+    /// Each sample's posterior refined from the encoder's output before its ELBO and IWAE (see
+    /// `Evaluator.refinement`); nil: the encoder's posterior.
+    public var refinement: RefinementSettings? {
+        get { evaluator.refinement }
+        set { evaluator.refinement = newValue }
+    }
+
     /// `progress` hears (done, share) for this rank's share after each batch: long IWAE runs
     /// should show they are alive.
     public func run(iwaeK: Int = 0, progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {

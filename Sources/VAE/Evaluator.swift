@@ -54,6 +54,24 @@ public final class Evaluator {
     public var weightSample: Int?
     public var weightSeed: UInt64 = 0
 
+    /// Posterior refinement for the ELBO and IWAE (`evaluate` only; encode, decode and saliency
+    /// read the encoder's output): nil or 0 steps, the encoder's posterior as it is. Set it before
+    /// evaluating; the model must be one `PosteriorRefinement.unsupportedReason` accepts, and it
+    /// refines with the weights at their means.
+    public var refinement: RefinementSettings? {
+        didSet {
+            guard let r = refinement, r.steps > 0 else { refiner = nil; return }
+            if let reason = PosteriorRefinement.unsupportedReason(model) { preconditionFailure(reason) }
+            if refiner?.settings != r { refiner = PosteriorRefinement(model: model, rows: Self.blockRows, settings: r) }
+        }
+    }
+    private var refiner: PosteriorRefinement?
+
+    /// Why `refinement` cannot be set for `model`, or nil.
+    public static func refinementUnsupported(_ model: VAEModel) -> String? {
+        PosteriorRefinement.unsupportedReason(model)
+    }
+
     /// Sets the Bayesian layers' mode and their noise keys for a block whose row 0 is global
     /// sample `base` and whose rows `present` hold samples; decoder rows are `groups` copies of
     /// the block (importance samples), copy g drawn as `decoderDraw + g`.
@@ -113,7 +131,7 @@ public final class Evaluator {
                          iwaeK: Int) -> [PerSampleEval] {
         let latent = act.latent
         return evaluate(batch: batch, input: input, iwaeK: iwaeK, binarizeSeed: model.config.binarize ? noiseSeed : nil,
-                        firstSampleIndex: firstSampleIndex,
+                        firstSampleIndex: firstSampleIndex, refineSeed: noiseSeed,
                         eps: { row, dst in
                             latent.fillNoise(seed: noiseSeed, epoch: 0, sampleIndex: firstSampleIndex + row,
                                              stream: NoiseGenerator.evaluationStream, into: dst)
@@ -132,7 +150,7 @@ public final class Evaluator {
                          iwaeEps: UnsafePointer<Float>?, iwaeK: Int) -> [PerSampleEval] {
         let L = act.latent.noiseWidth
         let k = iwaeEps == nil ? 0 : iwaeK
-        return evaluate(batch: batch, input: input, iwaeK: k, binarizeSeed: nil, firstSampleIndex: 0,
+        return evaluate(batch: batch, input: input, iwaeK: k, binarizeSeed: nil, firstSampleIndex: 0, refineSeed: 0,
                         eps: { row, dst in dst.update(from: eps + row * L, count: L) },
                         iwaeEps: { row, kk, dst in dst.update(from: iwaeEps! + (kk * batch + row) * L, count: L) })
     }
@@ -140,7 +158,7 @@ public final class Evaluator {
     /// `eps(row, dst)` and `iwaeEps(row, k, dst)` take the caller's row index.
     private func evaluate(
         batch: Int, input: UnsafePointer<Float>, iwaeK: Int, binarizeSeed: UInt64?, firstSampleIndex: Int,
-        eps: (Int, UnsafeMutablePointer<Float>) -> Void,
+        refineSeed: UInt64, eps: (Int, UnsafeMutablePointer<Float>) -> Void,
         iwaeEps: (Int, Int, UnsafeMutablePointer<Float>) -> Void
     ) -> [PerSampleEval] {
         precondition(firstSampleIndex >= 0, "evaluate: negative firstSampleIndex \(firstSampleIndex)")
@@ -160,6 +178,11 @@ public final class Evaluator {
             }
             keyWeights(base: firstSampleIndex + offset - first, present: present)
             encodeBlock()
+            if let refiner {
+                precondition(weightSample == nil, "posterior refinement uses the weights' means, not weight sample \(weightSample!)")
+                refiner.refine(heads: act.heads, target: x, present: present, base: firstSampleIndex + offset - first,
+                               seed: refineSeed)
+            }
 
             // One-sample ELBO.
             act.z.update(repeating: 0, count: B * L)

@@ -17,6 +17,9 @@ public enum NoiseGenerator {
     public static let iwaeStreamBase = 16
     /// Parameter initialization (epoch field = tensor index).
     public static let initStream = 7
+    /// Posterior refinement's draw s (0..<8) uses stream `refinementStreamBase + s`, epoch field =
+    /// the refinement step: between initialization's stream and the IWAE streams.
+    public static let refinementStreamBase = 8
 
     @inline(__always)
     static func mulhilo(_ a: UInt32, _ b: UInt32) -> (hi: UInt32, lo: UInt32) {

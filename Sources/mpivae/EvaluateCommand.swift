@@ -19,6 +19,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "train or test.") var split: String = "test"
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
     @Option(help: "Seed of the evaluation noise.") var seed: UInt64 = 0
+    @Option(help: "Gaussian posteriors: Adam steps refining each sample's posterior from the encoder's output before its ELBO and IWAE (0: the encoder's posterior; separates the family's gap from the encoder's).")
+    var refineSteps: Int = 0
+    @Option(help: "With --refine-steps: Adam's step size on the posterior parameters.") var refineLr: Float = RefinementSettings.defaultLearningRate
+    @Option(help: "With --refine-steps: samples of z averaged in each refinement step's gradient (1 to \(RefinementSettings.maximumSamples)).")
+    var refineSamples: Int = 1
     @Flag(help: "Print one JSON object.") var json = false
     @Option(help: "Bayesian models: weight samples for the predictive -log p(x) estimate and the epistemic spread (0: weights at their means only).")
     var weightSamples: Int = 0
@@ -37,10 +42,22 @@ struct EvaluateCommand: ParsableCommand {
         if weightSamples == 0, heldOutClass != nil || uncertaintyOut != nil {
             throw ConfigError("--held-out-class and --uncertainty-out need --weight-samples T (T >= 2)")
         }
+        guard (0...RefinementSettings.maximumSteps).contains(refineSteps) else {
+            throw ConfigError("--refine-steps expects a whole number from 0 to \(RefinementSettings.maximumSteps), got \(refineSteps)")
+        }
+        guard refineLr.isFinite, refineLr > 0, refineLr <= 10 else {
+            throw ConfigError("--refine-lr expects a number above 0 and at most 10, got \(refineLr)")
+        }
+        guard (1...RefinementSettings.maximumSamples).contains(refineSamples) else {
+            throw ConfigError("--refine-samples expects a whole number from 1 to \(RefinementSettings.maximumSamples), got \(refineSamples)")
+        }
+        if refineSteps > 0, weightSamples > 0 {
+            throw ConfigError("--refine-steps refines the posterior with the weights at their means; it does not combine with --weight-samples")
+        }
         let which = try CheckpointJob.split(split)
         try InputKinds.check("--data", data)
         let job = try CheckpointJob(command: "evaluate", checkpoint: checkpoint, blas: blas, stall: stall,
-                                    options: "--iwae \(iwae) --seed \(seed)", budget: { estimate, config, _ in estimate.addEvaluation(config) }) {
+                                    options: "--iwae \(iwae) --seed \(seed)" + (refineSteps > 0 ? " --refine-steps \(refineSteps)" : ""), budget: { estimate, config, _ in estimate.addEvaluation(config) }) {
             [("data", try DataSource.load(data, split: which))]
         }
         let (comm, model, dataset) = (job.comm, job.model, job.data)
@@ -61,8 +78,12 @@ struct EvaluateCommand: ParsableCommand {
         var reported = 0
         let evaluation = DistributedEvaluation(model: model, dataset: dataset, comm: comm, seed: seed,
                                                trainingCount: trainingCount)
+        if refineSteps > 0 {
+            if let reason = Evaluator.refinementUnsupported(model) { throw AgreedError("--refine-steps: \(reason)") }
+            evaluation.refinement = RefinementSettings(steps: refineSteps, learningRate: refineLr, samples: refineSamples)
+        }
         let result = try evaluation.run(iwaeK: iwae) { done, share in
-            guard comm.rank == 0, iwae > 0, done * 10 / max(share, 1) > reported else { return }
+            guard comm.rank == 0, iwae > 0 || refineSteps > 0, done * 10 / max(share, 1) > reported else { return }
             reported = done * 10 / max(share, 1)
             try? FileHandle.standardError.write(contentsOf: Data("evaluate: rank 0 has done \(done) of its \(share) samples\n".utf8))
         }
@@ -74,6 +95,12 @@ struct EvaluateCommand: ParsableCommand {
             var object: [String: Any] = ["checkpoint": checkpoint, "data": data, "split": split, "count": result.count,
                                          "neg_elbo": number(result.negELBO), "world_size": comm.size]
             for (i, name) in result.termNames.enumerated() { object[name] = number(result.terms[i]) }
+            if refineSteps > 0 {
+                object["refine_steps"] = refineSteps
+                // The flag as written (0.01), not its Float widened (0.0099999998).
+                object["refine_lr"] = Double("\(refineLr)") ?? Double(refineLr)
+                object["refine_samples"] = refineSamples
+            }
             if let clusters {
                 object["cluster_sizes"] = clusters.sizes
                 if let a = clusters.agreement {
@@ -92,6 +119,9 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             let terms = zip(result.termNames, 0..<result.terms.count).map { name, i in
                 (name == "recon" ? "reconstruction" : EvaluationResult.displayName(name)) + String(format: " %.3f", result.terms[i])
+            }
+            if refineSteps > 0 {
+                print("posterior refined per sample from the encoder's output: \(refineSteps) Adam steps, step size \(refineLr), \(refineSamples) sample\(refineSamples == 1 ? "" : "s") of z a step")
             }
             print("\(data) \(split), \(result.count) samples: "
                 + String(format: "-ELBO %.3f nats (", result.negELBO) + terms.joined(separator: ", ") + ")")

@@ -62,6 +62,30 @@ final class FullCovariancePosteriorTests: EndToEndCase {
         let negELBO = try XCTUnwrap(object["neg_elbo"] as? Double), nll = try XCTUnwrap(object["neg_log_likelihood_iwae"] as? Double)
         XCTAssertEqual(try XCTUnwrap(object["elbo_iwae_gap"] as? Double), negELBO - nll, accuracy: 1e-9)
         XCTAssertGreaterThan(negELBO - nll, 0, "K = 20 importance samples tighten the bound")
+        // Each sample's posterior refined from the encoder's output: the same figures on 1 and 2
+        // ranks (a sample's steps run at its own row of its own block), and a smaller gap.
+        var refined: [Int: [String: Any]] = [:]
+        for ranks in [1, 2] {
+            let r = try Tool.succeed(["evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--iwae", "20",
+                                      "--refine-steps", "100", "--refine-samples", "2", "--json"],
+                                     ranks: ranks == 1 ? nil : ranks, timeout: 300)
+            refined[ranks] = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        }
+        for key in ["neg_elbo", "neg_log_likelihood_iwae", "kl", "recon"] {
+            XCTAssertEqual(refined[1]?[key] as? Double, refined[2]?[key] as? Double, "\(key) differs between 1 and 2 ranks")
+        }
+        XCTAssertEqual(refined[1]?["refine_steps"] as? Int, 100)
+        XCTAssertEqual(refined[1]?["refine_lr"] as? Double, 0.01)
+        let refinedGap = try XCTUnwrap(refined[1]?["elbo_iwae_gap"] as? Double)
+        XCTAssertLessThan(refinedGap, negELBO - nll, "refinement closes part of the gap")
+        XCTAssertLessThan(try XCTUnwrap(refined[1]?["neg_elbo"] as? Double), negELBO, "refinement lowers the -ELBO")
+        for (flag, value, message) in [("--refine-samples", "9", "--refine-samples expects a whole number from 1 to 8, got 9"),
+                                       ("--refine-lr", "0", "--refine-lr expects a number above 0 and at most 10, got 0.0")] {
+            let bad = try Tool.run(["evaluate", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--refine-steps", "3", flag, value])
+            XCTAssertNotEqual(bad.exitCode, 0, bad.summary)
+            XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+            XCTAssertTrue(bad.stderr.contains(message), bad.stderr)
+        }
 
         let out = Tool.temporaryDirectory("fullcov-explain")
         try Tool.succeed(["explain", "--checkpoint", ckpt, "--data", "synthetic:n=1000", "--out", out, "--iwae", "5",

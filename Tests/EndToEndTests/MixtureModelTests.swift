@@ -28,6 +28,11 @@ final class MixtureModelTests: EndToEndCase {
         XCTAssertLessThanOrEqual(iwae, elbo + 0.5, "the IWAE bound is tighter than the ELBO")
         let text = try Tool.succeed(["evaluate", "--checkpoint", out, "--data", Self.data])
         XCTAssertTrue(text.stdout.contains("Hungarian") && text.stdout.contains("NMI"), text.stdout)
+        // Refinement is for the Gaussian posteriors: the mixture's is refused in one line.
+        let refused = try Tool.run(["evaluate", "--checkpoint", out, "--data", Self.data, "--refine-steps", "5"])
+        XCTAssertNotEqual(refused.exitCode, 0, refused.summary)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--refine-steps: posterior refinement is for the Gaussian posteriors"), refused.stderr)
         let inspect = try Tool.succeed(["inspect", out])
         XCTAssertTrue(inspect.stdout.contains("model: variant gmvae, latent 4, 4 clusters"), inspect.stdout)
         XCTAssertTrue(inspect.stdout.contains("prior.means") && inspect.stdout.contains("prior.logvars"), inspect.stdout)
