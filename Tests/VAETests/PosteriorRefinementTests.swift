@@ -19,10 +19,17 @@ final class PosteriorRefinementTests: XCTestCase {
     }
 
     func testGradientIsTheELBOsByCentralFiniteDifferences() throws {
-        let cases: [(String, Likelihood)] = [("diagonal", .bernoulli), ("full", .bernoulli), ("full", .gaussianLearned),
+        let dense: [(String, Likelihood)] = [("diagonal", .bernoulli), ("full", .bernoulli), ("full", .gaussianLearned),
                                               ("diagonal", .gaussianFixed(variance: 0.3))]
-        for (posterior, likelihood) in cases {
-            let config = Self.config(posterior: posterior, likelihood: likelihood)
+        var cases = dense.map { ($0.0, $0.1, Self.config(posterior: $0.0, likelihood: $0.1)) }
+        // A transposed-convolution decoder: its input gradient without parameter gradients.
+        var conv = ModelConfig(inputDim: 2 * 9 * 9, encoderHidden: [], latent: 3, activation: .tanh, likelihood: .gaussianLearned)
+        conv.encoder = try LayerSpec.parseList("conv:3k3s2,dense:6", flag: "encoder")
+        conv.decoder = try LayerSpec.parseList("dense:5,convT:3k3s2", flag: "decoder")
+        conv.inputShape = [2, 9, 9]
+        conv.posterior = "full"
+        cases.append(("full, conv", .gaussianLearned, conv))
+        for (posterior, likelihood, config) in cases {
             try config.validate()
             let model = VAEModel(config: config, seed: 2)
             // Two rows: the loss is summed in Float, and over a whole block its rounding would be
