@@ -19,7 +19,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "train or test.") var split: String = "test"
     @Option(help: "Importance samples for the IWAE estimate of -log p(x) (0: off).") var iwae: Int = 0
     @Option(help: "Seed of the evaluation noise.") var seed: UInt64 = 0
-    @Option(help: "Gaussian posteriors: Adam steps refining each sample's posterior from the encoder's output before its ELBO and IWAE (0: the encoder's posterior; separates the family's gap from the encoder's).")
+    @Option(help: "Gaussian posteriors: Adam steps refining each sample's posterior from the encoder's output before its ELBO and IWAE (0: the encoder's posterior; separates the family's gap from the encoder's). Ranks differ by up to one block of 64 images, which must take less than --stall-timeout.")
     var refineSteps: Int = 0
     @Option(help: "With --refine-steps: Adam's step size on the posterior parameters.") var refineLr: Float = RefinementSettings.defaultLearningRate
     @Option(help: "With --refine-steps: samples of z averaged in each refinement step's gradient (1 to \(RefinementSettings.maximumSamples)).")
