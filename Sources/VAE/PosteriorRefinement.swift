@@ -68,7 +68,8 @@ final class PosteriorRefinement {
         return nil
     }
 
-    /// For blocks of `rows` rows whose inputs the caller keeps in `input` (`rows x inputDim`).
+    /// For blocks of `rows` rows (the evaluator's canonical block); the decoder runs on `samples`
+    /// copies of them at once.
     init(model: VAEModel, rows: Int, settings: RefinementSettings) {
         precondition(Self.unsupportedReason(model) == nil, Self.unsupportedReason(model) ?? "")
         precondition(settings.steps >= 0 && settings.samples >= 1, "PosteriorRefinement: bad settings \(settings)")
