@@ -9,6 +9,33 @@ import Linalg
 enum LikelihoodKernels {
     static let halfLog2Pi: Float = 0.918_938_53
 
+    /// The model's likelihood, fused: the output is overwritten by gradScale · d/d(output), the
+    /// last bias gradient written to `biasGrad` (and a learned variance's to `logVarGrad`, reading
+    /// `logVar`); returns −log p(x | output) summed over the rows, with its constants.
+    static func forwardBackward(
+        _ likelihood: Likelihood, output out: UnsafeMutablePointer<Float>, target x: UnsafePointer<Float>,
+        rows: Int, cols: Int, gradScale: Float, lossAcc: UnsafeMutablePointer<Float>,
+        biasGrad: UnsafeMutablePointer<Float>, logVar: UnsafePointer<Float>?, invVar: UnsafeMutablePointer<Float>,
+        logVarGrad: UnsafeMutablePointer<Float>?
+    ) -> Double {
+        switch likelihood {
+        case .bernoulli:
+            bernoulliForwardBackward(logits: out, target: x, rows: rows, cols: cols, gradScale: gradScale,
+                                     lossAcc: lossAcc, biasGrad: biasGrad)
+            return Double(Reductions.sum(lossAcc, count: cols))
+        case .gaussianFixed(let variance):
+            gaussianFixedForwardBackward(mean: out, target: x, rows: rows, cols: cols, variance: variance,
+                                         gradScale: gradScale, lossAcc: lossAcc, biasGrad: biasGrad)
+            return Double(Reductions.sum(lossAcc, count: cols))
+                + Double(rows * cols) * (Double(halfLog2Pi) + 0.5 * Foundation.log(Double(variance)))
+        case .gaussianLearned:
+            gaussianLearnedForwardBackward(mean: out, target: x, rows: rows, cols: cols, logVar: logVar!, invVar: invVar,
+                                           gradScale: gradScale, lossAcc: lossAcc, biasGrad: biasGrad,
+                                           logVarGrad: logVarGrad!)
+            return Double(Reductions.sum(lossAcc, count: cols)) + Double(rows * cols) * Double(halfLog2Pi)
+        }
+    }
+
     /// Bernoulli with logits. In place: out[i, j] ← gradScale · (sigmoid(l) − x);
     /// lossAcc[j] += max(l, 0) − l·x + log(1 + e^−|l|); biasGrad[j] = Σ_i out[i, j] (overwritten).
     static func bernoulliForwardBackward(

@@ -136,7 +136,7 @@ final class PosteriorRefinement {
         let a = model.architecture
         let B = rows, S = settings.samples, L = a.latent.latent, H = a.latent.headWidth
         let N = a.latent.noiseWidth, D = model.config.inputDim
-        let c = model.config
+        let logVar = model.slots.likelihoodLogVar.map { UnsafePointer(model.parameters.baseAddress! + $0) }
         noise.update(repeating: 0, count: S * B * N)
         // Draw s of step t: its own (epoch, stream) key, apart from training's and evaluation's.
         for s in 0..<S {
@@ -155,26 +155,9 @@ final class PosteriorRefinement {
         let out = decoder.output
         let inverseSamples = 1 / Float(S)
         for s in 0..<S {
-            let o = out + s * B * D
-            switch c.likelihood {
-            case .bernoulli:
-                LikelihoodKernels.bernoulliForwardBackward(logits: o, target: target, rows: B, cols: D, gradScale: 1,
-                                                           lossAcc: lossAcc, biasGrad: outputBias)
-                total += Double(Reductions.sum(lossAcc, count: D))
-            case .gaussianFixed(let variance):
-                LikelihoodKernels.gaussianFixedForwardBackward(mean: o, target: target, rows: B, cols: D,
-                                                               variance: variance, gradScale: 1, lossAcc: lossAcc,
-                                                               biasGrad: outputBias)
-                total += Double(Reductions.sum(lossAcc, count: D))
-                    + Double(B * D) * (Double(LikelihoodKernels.halfLog2Pi) + 0.5 * Foundation.log(Double(variance)))
-            case .gaussianLearned:
-                let slot = model.slots.likelihoodLogVar!
-                LikelihoodKernels.gaussianLearnedForwardBackward(mean: o, target: target, rows: B, cols: D,
-                                                                 logVar: model.parameters.baseAddress! + slot,
-                                                                 invVar: invVar, gradScale: 1, lossAcc: lossAcc,
-                                                                 biasGrad: outputBias, logVarGrad: logVarGrad)
-                total += Double(Reductions.sum(lossAcc, count: D)) + Double(B * D) * Double(LikelihoodKernels.halfLog2Pi)
-            }
+            total += LikelihoodKernels.forwardBackward(
+                model.config.likelihood, output: out + s * B * D, target: target, rows: B, cols: D, gradScale: 1,
+                lossAcc: lossAcc, biasGrad: outputBias, logVar: logVar, invVar: invVar, logVarGrad: logVarGrad)
         }
         // Input gradients only: a fused top bias gradient went to scratch above, and an unfused one
         // is not summed without parameter gradients.

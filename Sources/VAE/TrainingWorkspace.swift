@@ -132,27 +132,12 @@ public final class TrainingWorkspace {
 
         // Likelihood and its gradient w.r.t. the decoder output, fused with the last bias gradient
         // when that bias is one per output value.
-        let biasGrad = act.outputBiasGradient
-        var recon: Double
-        switch c.likelihood {
-        case .bernoulli:
-            LikelihoodKernels.bernoulliForwardBackward(
-                logits: act.output, target: x, rows: B, cols: D, gradScale: gradScale,
-                lossAcc: lossAcc, biasGrad: biasGrad)
-            recon = Double(Reductions.sum(lossAcc, count: D))
-        case .gaussianFixed(let variance):
-            LikelihoodKernels.gaussianFixedForwardBackward(
-                mean: act.output, target: x, rows: B, cols: D, variance: variance, gradScale: gradScale,
-                lossAcc: lossAcc, biasGrad: biasGrad)
-            recon = Double(Reductions.sum(lossAcc, count: D))
-                + Double(B * D) * (Double(LikelihoodKernels.halfLog2Pi) + 0.5 * Foundation.log(Double(variance)))
-        case .gaussianLearned:
-            let s = model.slots.likelihoodLogVar!
-            LikelihoodKernels.gaussianLearnedForwardBackward(
-                mean: act.output, target: x, rows: B, cols: D, logVar: P + s, invVar: invVar, gradScale: gradScale,
-                lossAcc: lossAcc, biasGrad: biasGrad, logVarGrad: G + s)
-            recon = Double(Reductions.sum(lossAcc, count: D)) + Double(B * D) * Double(LikelihoodKernels.halfLog2Pi)
-        }
+        // Plain optionals, not closures: the step allocates nothing, even unoptimized.
+        var logVar: UnsafePointer<Float>?, logVarGrad: UnsafeMutablePointer<Float>?
+        if let slot = model.slots.likelihoodLogVar { logVar = UnsafePointer(P + slot); logVarGrad = G + slot }
+        let recon = LikelihoodKernels.forwardBackward(
+            c.likelihood, output: act.output, target: x, rows: B, cols: D, gradScale: gradScale, lossAcc: lossAcc,
+            biasGrad: act.outputBiasGradient, logVar: logVar, invVar: invVar, logVarGrad: logVarGrad)
         if timing { t0 = lap(t0, \.likelihood) }
 
         act.decoder.backward(rows: B, gradTop: act.output, topBiasDone: act.outputBiasFused, gradInput: dz,
