@@ -9,7 +9,7 @@ struct ClusterExport {
     /// The extra posterior that makes a model a mixture here.
     static let extraName = "responsibilities"
     /// Prior tensors, by the names the mixture block gives them.
-    static let meansName = "prior.means", logvarsName = "prior.logvars", logitsName = "prior.logits"
+    static let meansName = "prior.means", logitsName = "prior.logits"
     /// A (epoch, stream) region of the counter RNG no other noise uses: epoch -2 (prior samples
     /// use -1, training and evaluation epochs >= 0); sample s of cluster k is sample index s of
     /// stream `samplesStreamBase + k`.
@@ -66,27 +66,39 @@ struct ClusterExport {
         return (codes, "member posterior means")
     }
 
-    /// `samplesPerCluster` codes from p(z|y=k) = N(m_k, diag exp(lv_k)) per cluster, cluster-major;
-    /// nil without prior means. Without log-variances the components have unit variance.
+    /// `samplesPerCluster` codes from p(z|y=k) per cluster, cluster-major, drawn by the model's
+    /// prior (whatever its components' covariance); without components of its own, around the
+    /// prototypes with unit variance.
     func componentSamples() -> [Float]? {
-        guard let means = priorRows(Self.meansName) else { return nil }
-        let logvars = priorRows(Self.logvarsName)
         let d = arrays.latent, S = Self.samplesPerCluster
+        let centers = priorRows(Self.meansName)
         var z = [Float](repeating: 0, count: analysis.clusters * S * d)
-        z.withUnsafeMutableBufferPointer { p in
-            for k in 0..<analysis.clusters {
-                for s in 0..<S {
-                    let row = p.baseAddress! + (k * S + s) * d
+        var noise = [Float](repeating: 0, count: d)
+        for k in 0..<analysis.clusters {
+            for s in 0..<S {
+                noise.withUnsafeMutableBufferPointer {
                     NoiseGenerator.fillGaussian(seed: options.seed, epoch: Self.samplesEpoch, sampleIndex: s,
-                                                stream: Self.samplesStreamBase + k, into: row, count: d)
-                    for j in 0..<d {
-                        let sd = logvars.map { _exp(0.5 * $0[k * d + j]) } ?? 1
-                        row[j] = means[k * d + j] + sd * row[j]
-                    }
+                                                stream: Self.samplesStreamBase + k, into: $0.baseAddress!, count: d)
+                }
+                let row = (k * S + s) * d
+                if let drawn = model.priorComponentDraw(k, noise: noise) {
+                    for j in 0..<d { z[row + j] = drawn[j] }
+                } else if let centers {
+                    for j in 0..<d { z[row + j] = centers[k * d + j] + noise[j] }
+                } else {
+                    return nil
                 }
             }
         }
         return z
+    }
+
+    /// The tensors the component draws read: the prior's, less its mixing weights.
+    func sampleSource() -> String {
+        guard model.priorComponentDraw(0, noise: [Float](repeating: 0, count: arrays.latent)) != nil else {
+            return "\(Self.meansName), unit variance"
+        }
+        return model.layout.map(\.name).filter { $0.hasPrefix("prior.") && $0 != Self.logitsName }.joined(separator: ", ")
     }
 
     func write(out: OutputSet) throws -> ClusterSummary {
@@ -148,7 +160,7 @@ struct ClusterExport {
             nmi: agreement?.nmi,
             nmiNormalization: agreement.map { _ in "arithmetic mean: I(C;Y) / ((H(C) + H(Y)) / 2)" },
             prototypeSource: prototypeSource,
-            sampleSource: samples == nil ? nil : (priorRows(Self.logvarsName) == nil ? "\(Self.meansName), unit variance" : "\(Self.meansName), \(Self.logvarsName)"),
+            sampleSource: samples == nil ? nil : sampleSource(),
             samplesPerCluster: samples == nil ? 0 : Self.samplesPerCluster,
             saliency: saliency, files: Array(out.files[before...]))
     }

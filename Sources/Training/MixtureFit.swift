@@ -34,7 +34,7 @@ enum MixtureFit {
 
     static func run(model: VAEModel, trainSet: Dataset, comm: Communicator, seed: UInt64) throws -> Result {
         let t0 = Clock.now()
-        guard let meansTensor = model.parameter(named: "prior.means"), let logvarTensor = model.parameter(named: "prior.logvars") else {
+        guard let meansTensor = model.parameter(named: "prior.means") else {
             preconditionFailure("MixtureFit: the model has no mixture prior")
         }
         let L = model.config.latent, K = meansTensor.count / L, N = trainSet.count
@@ -59,6 +59,13 @@ enum MixtureFit {
         try comm.allreduce(&lv, op: .sum)
 
         let x = mu.map(Double.init)
+        if let factors = model.parameter(named: Self.factorName) {
+            return try fitFull(x, lv, n: N, d: L, k: K, means: meansTensor, factors: factors, trainSet: trainSet, comm: comm,
+                               seed: seed, start: t0)
+        }
+        guard let logvarTensor = model.parameter(named: "prior.logvars") else {
+            preconditionFailure("MixtureFit: the mixture prior has neither log-variances nor precision factors")
+        }
         var best: (centers: [Double], assign: [Int], inertia: Double)?
         for restart in 0..<restarts {
             var random = SplitMix64(keys: seed, 0x4b4d_4541 /* "KMEA" */, UInt64(restart))
@@ -75,25 +82,88 @@ enum MixtureFit {
             assign = em(x, n: N, d: L, k: K, centers: &centers, variances: &variances, weights: &weights, steps: emSteps)
         }
         // The spread of z within a cluster: its means' variance plus the members' posterior variance.
-        var posterior = [Double](repeating: 0, count: K * L), members = [Int](repeating: 0, count: K)
-        for i in 0..<N {
-            let c = assign[i]
-            members[c] += 1
-            for j in 0..<L { posterior[c * L + j] += Foundation.exp(Double(lv[i * L + j])) }
-        }
+        let (posterior, members) = memberPosteriorVariances(assign, lv, n: N, d: L, k: K)
         for c in 0..<K {
             for j in 0..<L {
-                let q = members[c] > 0 ? posterior[c * L + j] / Double(members[c]) : 1
+                let q = posterior[c * L + j]
                 meansTensor[c * L + j] = Float(centers[c * L + j])
                 logvarTensor[c * L + j] = Float(Foundation.log(max(variances[c * L + j] + q, 1e-4)))
             }
         }
-        var agreement: ClusterAgreement?
-        if let labels = trainSet.labels, labels.count == N {
-            let y = labels.map { Int($0) }
-            agreement = ClusterAgreement(clusters: assign, labels: y, clusterCount: K, labelCount: (y.max() ?? 0) + 1)
+        return Result(sizes: members, inertia: best!.inertia, agreement: agreement(assign, trainSet, K),
+                      seconds: Clock.now() - t0)
+    }
+
+    /// Each cluster's mean posterior variance per dimension (1 for an empty cluster), and its size.
+    static func memberPosteriorVariances(_ assign: [Int], _ lv: [Float], n: Int, d: Int, k: Int) -> (variances: [Double], members: [Int]) {
+        var sums = [Double](repeating: 0, count: k * d), members = [Int](repeating: 0, count: k)
+        for i in 0..<n {
+            let c = assign[i]
+            members[c] += 1
+            for j in 0..<d { sums[c * d + j] += Foundation.exp(Double(lv[i * d + j])) }
         }
-        return Result(sizes: members, inertia: best!.inertia, agreement: agreement, seconds: Clock.now() - t0)
+        for c in 0..<k { for j in 0..<d { sums[c * d + j] = members[c] > 0 ? sums[c * d + j] / Double(members[c]) : 1 } }
+        return (sums, members)
+    }
+
+    static func agreement(_ assign: [Int], _ trainSet: Dataset, _ K: Int) -> ClusterAgreement? {
+        guard let labels = trainSet.labels, labels.count == assign.count else { return nil }
+        let y = labels.map { Int($0) }
+        return ClusterAgreement(clusters: assign, labels: y, clusterCount: K, labelCount: (y.max() ?? 0) + 1)
+    }
+
+    /// The full-covariance components' tensor (`FullCovarianceComponents`).
+    static let factorName = "prior.precision_cholesky"
+    static let fullRestarts = 8
+    static let fullEMSteps = 100
+
+    /// The fit for components with full covariances: `fullRestarts` k-means runs, each followed
+    /// by `fullEMSteps` EM steps of a full-covariance mixture, and the restart of the highest
+    /// log-likelihood kept (EM's own objective; on Fashion-MNIST's encoder means it picks
+    /// partitions nearer the labels than the least k-means inertia does, README GMVAE section).
+    /// Restart r runs on rank r mod p: its arithmetic is the same on whichever rank, the
+    /// likelihoods meet in an allreduce in which each has one contributor, and the winner's
+    /// mixture is broadcast from its rank, so every rank count ends with the same mixture.
+    static func fitFull(_ x: [Double], _ lv: [Float], n N: Int, d L: Int, k K: Int, means: UnsafeMutableBufferPointer<Float>,
+                        factors: UnsafeMutableBufferPointer<Float>, trainSet: Dataset, comm: Communicator, seed: UInt64,
+                        start t0: Double) throws -> Result {
+        let R = fullRestarts
+        var scores = [Double](repeating: 0, count: 2 * R)   // log-likelihoods, then inertias
+        var mine: [Int: FullCovarianceEM.Mixture] = [:]
+        for restart in 0..<R where restart % comm.size == comm.rank {
+            var random = SplitMix64(keys: seed, 0x4b4d_4541 /* "KMEA" */, UInt64(restart))
+            let km = kMeans(x, n: N, d: L, k: K, random: &random)
+            var mixture = FullCovarianceEM.moments(x, n: N, d: L, k: K, assign: km.assign, centers: km.centers)
+            let fit = FullCovarianceEM.run(x, n: N, d: L, k: K, mixture: &mixture, steps: fullEMSteps)
+            scores[restart] = fit.logLikelihood.isNaN ? -.infinity : fit.logLikelihood
+            scores[R + restart] = km.inertia
+            mine[restart] = mixture
+        }
+        try comm.allreduce(&scores, op: .sum)
+        var best = 0
+        for r in 1..<R where scores[r] > scores[best] { best = r }
+        let owner = best % comm.size
+        var packed = [Double](repeating: 0, count: K + K * L + K * L * L)
+        if let m = mine[best] { packed = m.weights + m.means + m.covariances }
+        try comm.broadcast(&packed, root: owner)
+        var mixture = FullCovarianceEM.Mixture(weights: Array(packed[0..<K]), means: Array(packed[K..<(K + K * L)]),
+                                               covariances: Array(packed[(K + K * L)...]))
+        let assign = FullCovarianceEM.run(x, n: N, d: L, k: K, mixture: &mixture, steps: 0).assign
+        // The spread of z within a cluster: its means' covariance plus the members' mean posterior variance.
+        let (posterior, members) = memberPosteriorVariances(assign, lv, n: N, d: L, k: K)
+        for c in 0..<K {
+            var covariance = Array(mixture.covariances[(c * L * L)..<((c + 1) * L * L)])
+            for j in 0..<L { covariance[j * L + j] += posterior[c * L + j] }
+            let p = FullCovarianceEM.precisionFactor(covariance, d: L)
+            for j in 0..<L {
+                means[c * L + j] = Float(mixture.means[c * L + j])
+                for i in 0..<L {
+                    factors[(c * L + j) * L + i] = i < j ? Float(p[j * L + i]) : i == j ? Float(Foundation.log(p[j * L + j])) : 0
+                }
+            }
+        }
+        return Result(sizes: members, inertia: scores[R + best], agreement: agreement(assign, trainSet, K),
+                      seconds: Clock.now() - t0)
     }
 
     /// k-means++ seeding and Lloyd's iterations until no sample changes cluster.

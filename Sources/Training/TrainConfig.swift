@@ -50,6 +50,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// smaller step keeps the fitted assignment from drifting over the mixture epochs; on
     /// Fashion-MNIST 3e-4 did not help (README, GMVAE section), so the recipe leaves it unset.
     public var mixtureLR: Float?
+    /// gmvae: the covariance of the mixture's components p(z|y), diagonal or full.
+    public var priorCovariance = "diagonal"
     /// The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample).
     public var posterior = "diagonal"
     /// Full posterior: U (the correlations) is held at zero through the steps of the first this
@@ -136,6 +138,10 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         if pretrainBeta != nil, model != "gmvae" {
             throw ConfigError((source.map { "\($0): key \"pretrainBeta\"" } ?? "--pretrain-beta")
                 + " expects the gmvae model (the weight of the epochs before the mixture fit), got model \(model)")
+        }
+        if priorCovariance != "diagonal", model != "gmvae" {
+            throw ConfigError((source.map { "\($0): key \"priorCovariance\"" } ?? "--prior-covariance")
+                + " expects the gmvae model (the covariance of the mixture's components), got model \(model)")
         }
         if mixtureLR != nil, model != "gmvae" {
             throw ConfigError((source.map { "\($0): key \"mixtureLR\"" } ?? "--mixture-lr")
@@ -254,6 +260,8 @@ extension TrainConfig {
             config.variant = ModelConfig.mixtureVariant
             config.clusters = clusters
             config.clusterBalance = clusterBalance
+            // The diagonal mixture's config stays what it was before the field existed.
+            config.priorCovariance = priorCovariance == "diagonal" ? nil : priorCovariance
         }
         try config.validate()
         return config

@@ -59,6 +59,8 @@ public enum TrainSettings {
         .optionalNumber("mixture-lr", key: "mixtureLR", \.mixtureLR, placeholder: "x", expects: "a positive number",
                         help: "gmvae: Adam's learning rate from --cluster-init-epoch on, the mixture phase (default: --lr).",
                         accepts: { $0.isFinite && $0 > 0 }),
+        .choice("prior-covariance", \.priorCovariance, ModelConfig.priorCovariances,
+                help: "gmvae: the covariance of the mixture's components p(z|y): diagonal, or full (a precision Cholesky factor per component) (default \(d.priorCovariance))."),
         .choice("posterior", \.posterior, ModelConfig.posteriors,
                 help: "The Gaussian posterior's covariance: diagonal, or full (a Cholesky factor per sample, correlated latent dimensions) (default \(d.posterior))."),
         .number("correlation-hold-epochs", \.correlationHoldEpochs, expects: "a whole number >= 0",

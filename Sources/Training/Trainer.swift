@@ -139,7 +139,7 @@ public final class Trainer {
                     break epochLoop
                 }
                 let klWeight = config.klWeight(epoch: epoch, step: s, stepsPerEpoch: stepsPerEpoch)
-                step.workspace.holdsLatentHead = epoch < config.correlationHoldEpochs
+                step.workspace.holdsLatentHead = config.holdsCorrelations(epoch: epoch)
                 StallWatchdog.step = summary.steps + 1
                 let t0 = Clock.now()
                 let result = try step.run(epoch: epoch, step: s, permutation: permutation, klWeight: klWeight,
@@ -346,6 +346,14 @@ public final class Trainer {
 }
 
 extension TrainConfig {
+    /// Whether the correlations are held at zero in `epoch`: a full posterior's before
+    /// `correlationHoldEpochs`, a full-covariance mixture's before its fit, so that its VAE phase
+    /// (components identical) learns an axis-aligned prior as the diagonal mixture's does and the
+    /// fit sees the same kind of means.
+    func holdsCorrelations(epoch: Int) -> Bool {
+        model == "gmvae" ? epoch < clusterInitEpoch : epoch < correlationHoldEpochs
+    }
+
     /// Adam's learning rate in `epoch`: a GMVAE's epochs from the mixture fit on use `mixtureLR`
     /// when it is set.
     func learningRate(epoch: Int) -> Float {

@@ -78,6 +78,10 @@ public struct ModelConfig: Codable, Equatable {
     public var clusters: Int?
     public var clusterBalance: Float?
     public static let defaultClusters = 10
+    /// The mixture's components' covariance: "diagonal" (`prior.logvars`) or "full"
+    /// (`prior.precision_cholesky`); absent (checkpoints written before it existed) means diagonal.
+    public var priorCovariance: String?
+    public static let priorCovariances = ["diagonal", "full"]
     /// The Gaussian's covariance: "diagonal" or "full" (a Cholesky factor per sample); absent
     /// (checkpoints written before it existed) means diagonal.
     public var posterior: String?
@@ -108,7 +112,7 @@ public struct ModelConfig: Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, beta, binarize
-        case encoder, decoder, inputShape, variant, bayesian, clusters, clusterBalance, posterior
+        case encoder, decoder, inputShape, variant, bayesian, clusters, clusterBalance, posterior, priorCovariance
     }
 
     /// Missing optional fields take their defaults, so a hand-written config can stay short.
@@ -130,6 +134,7 @@ public struct ModelConfig: Codable, Equatable {
         clusters = try c.decodeIfPresent(Int.self, forKey: .clusters)
         clusterBalance = try c.decodeIfPresent(Float.self, forKey: .clusterBalance)
         posterior = try c.decodeIfPresent(String.self, forKey: .posterior)
+        priorCovariance = try c.decodeIfPresent(String.self, forKey: .priorCovariance)
     }
 
     /// Decodes and validates a config from JSON; any problem becomes one line naming `source`.
@@ -180,6 +185,14 @@ public struct ModelConfig: Codable, Equatable {
         }
         if let k = clusters, !(1...4096).contains(k) {
             throw ConfigError("model config: clusters must be from 1 to 4096, found \(k)")
+        }
+        if let p = priorCovariance {
+            guard Self.priorCovariances.contains(p) else {
+                throw ConfigError("model config: priorCovariance must be \"diagonal\" or \"full\", found \"\(p)\"")
+            }
+            guard variant == Self.mixtureVariant else {
+                throw ConfigError("model config: priorCovariance is the mixture's (variant \"\(Self.mixtureVariant)\"), found variant \"\(variant ?? Self.defaultVariant)\"")
+            }
         }
         if let b = clusterBalance, !(b.isFinite && b >= 0) {
             throw ConfigError("model config: clusterBalance must be finite and >= 0, found \(b)")

@@ -28,8 +28,9 @@ public final class TrainingWorkspace {
     /// those gradients while the rest are computed. Backward fills the arena from its end.
     public var gradientsReady: ((Int) -> Void)?
 
-    /// While set, the latent block's `heldHeadOutputs` get no gradient (a full-covariance
-    /// posterior's correlations held at zero for the first epochs; see `TrainConfig.correlationHoldEpochs`).
+    /// While set, the latent block's `heldHeadOutputs` and the tensors `holdBlockGradients` names
+    /// get no gradient (a full-covariance posterior's correlations held at zero for the first
+    /// epochs, a full-covariance mixture's before its fit; see `TrainConfig.holdsCorrelations`).
     public var holdsLatentHead = false
 
     /// Called between forward and backward with the latent block's batch sums (this rank's
@@ -146,7 +147,10 @@ public final class TrainingWorkspace {
 
         latent.backward(heads: act.heads, noise: epsStorage.pointer, z: act.z, dz: dz, dheads: act.dheads,
                         rows: B, termScale: klWeight * gradScale, headBiasGradient: act.encoder.top.columnBiasGradient!)
-        if holdsLatentHead, let held = latent.heldHeadOutputs { holdHeadOutputs(held, rows: B) }
+        if holdsLatentHead {
+            if let held = latent.heldHeadOutputs { holdHeadOutputs(held, rows: B) }
+            latent.holdBlockGradients()
+        }
         // The block's own tensors sit between encoder and decoder: final from here on.
         if latentHasTensors { gradientsReady?(model.slots.latentBlock) }
         if timing { t0 = lap(t0, \.elementwise) }

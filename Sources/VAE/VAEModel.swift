@@ -164,6 +164,19 @@ public final class VAEModel {
     /// Per-sample posteriors besides the means the explanation export writes (from the latent block).
     public var posteriorExtras: [PosteriorExtra] { architecture.latent.posteriorExtras }
 
+    /// A draw from the prior's component `component` (a mixture's p(z|y)) for `latent` values of
+    /// standard normal `noise`; nil when the prior has no components or `component` is not one.
+    public func priorComponentDraw(_ component: Int, noise: [Float]) -> [Float]? {
+        precondition(noise.count == config.latent, "VAEModel: a component draw takes \(config.latent) noise values")
+        let block = architecture.latent.bound(parameters: parameters.baseAddress! + slots.latentBlock,
+                                              gradients: gradientStorage.pointer + slots.latentBlock)
+        var z = [Float](repeating: 0, count: config.latent)
+        let drawn = noise.withUnsafeBufferPointer { e in
+            z.withUnsafeMutableBufferPointer { block.priorComponentDraw(component, noise: e.baseAddress!, into: $0.baseAddress!) }
+        }
+        return drawn ? z : nil
+    }
+
     /// Every layer of the model, one line each, shapes included.
     public var layerSummary: [String] { architecture.summary }
 }

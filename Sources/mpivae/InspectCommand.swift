@@ -23,7 +23,8 @@ struct InspectCommand: ParsableCommand {
            let model = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) {
             let variant = model.variant ?? ModelConfig.defaultVariant
             print("model: variant \(variant), latent \(model.latent)"
-                + (variant == ModelConfig.mixtureVariant ? ", \(model.clusters ?? ModelConfig.defaultClusters) clusters" : ""))
+                + (variant == ModelConfig.mixtureVariant ? ", \(model.clusters ?? ModelConfig.defaultClusters) clusters" : "")
+                + (variant == ModelConfig.mixtureVariant ? ", \(oneLine(model.priorCovariance ?? "diagonal"))-covariance components" : ""))
             // The posterior family gets a line of its own: the metadata line is cut at a width the
             // model config outgrows.
             print("posterior: " + oneLine(model.posterior ?? ModelConfig.defaultPosterior))

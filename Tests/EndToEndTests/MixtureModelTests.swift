@@ -75,4 +75,53 @@ final class MixtureModelTests: EndToEndCase {
             }
         }
     }
+
+    /// `--prior-covariance full`: the clusters are found, the rank count does not change the
+    /// trajectory through the fit, a resume after the fit continues bit for bit (the resume at
+    /// other rank counts is the generic checkpoint tests' and the test above's), the checkpoint
+    /// and `inspect` name the precision factors, and the export draws from them.
+    func testFullCovarianceComponentsClusterOnAnyRankCountAndResume() throws {
+        let full = Self.small + ["--prior-covariance", "full"]
+        var finals: [Int: [String: [Float]]] = [:]
+        for ranks in [1, 2] {
+            let out = Tool.temporaryDirectory("gmvae-full-\(ranks)")
+            let trained = try Tool.succeed(full + ["--out", out, "--epochs", "12", "--max-steps", "230", "--no-eval"],
+                                           ranks: ranks == 1 ? nil : ranks, timeout: 300)
+            XCTAssertTrue(trained.stdout.contains("on the training labels accuracy 1.000"), trained.stdout)
+            finals[ranks] = try Tool.tensors(try Tool.latestCheckpoint(out))
+        }
+        let one = try XCTUnwrap(finals[1]), two = try XCTUnwrap(finals[2])
+        XCTAssertEqual(one["prior.precision_cholesky"]?.count, 4 * 4 * 4)
+        XCTAssertNil(one["prior.logvars"])
+        XCTAssertLessThan(Tool.relativeDifference(one, two, prefix: ""), 5e-3, "2 ranks drifted from 1 rank")
+        XCTAssertLessThan(Tool.relativeDifference(one, two, prefix: "prior."), 5e-3, "2 ranks: the prior drifted")
+
+        let straight = Tool.temporaryDirectory("gmvae-full-straight")
+        try Tool.succeed(full + ["--out", straight, "--epochs", "12"], timeout: 300)
+        let split = Tool.temporaryDirectory("gmvae-full-split")
+        try Tool.succeed(full + ["--out", split, "--epochs", "12", "--max-steps", "215"], timeout: 300)
+        try Tool.succeed(["train", "--resume", split, "--max-steps", "0"], timeout: 300)
+        let a = try Tool.tensorBytes(try Tool.latestCheckpoint(straight)), b = try Tool.tensorBytes(try Tool.latestCheckpoint(split))
+        XCTAssertTrue(a.keys.contains("optimizer.v.prior.precision_cholesky"))
+        for (name, bytes) in a { XCTAssertTrue(bytes == b[name], "\(name) differs after a resume at step 215") }
+
+        let result = try Tool.succeed(["evaluate", "--checkpoint", straight, "--data", Self.data, "--json", "--iwae", "20"])
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout)
+        XCTAssertGreaterThan(try XCTUnwrap(object["cluster_accuracy"] as? Double), 0.95, result.stdout)
+        let inspect = try Tool.succeed(["inspect", straight])
+        XCTAssertTrue(inspect.stdout.contains("model: variant gmvae, latent 4, 4 clusters, full-covariance components"), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains("prior.precision_cholesky"), inspect.stdout)
+        let exported = Tool.temporaryDirectory("gmvae-full-explain")
+        try Tool.succeed(["explain", "--checkpoint", straight, "--data", Self.data, "--out", exported, "--iwae", "5"], timeout: 300)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: exported + "/summary.json"))) as? [String: Any])
+        let clusters = try XCTUnwrap(summary["clusters"] as? [String: Any], "\(summary.keys)")
+        XCTAssertEqual(clusters["sample_source"] as? String, "prior.means, prior.precision_cholesky")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: exported + "/cluster_samples.png"))
+
+        let refused = try Tool.run(["train", "--data", Self.data, "--prior-covariance", "full", "--epochs", "1",
+                                    "--out", Tool.temporaryDirectory("gmvae-full-refused")])
+        XCTAssertNotEqual(refused.exitCode, 0, refused.summary)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--prior-covariance expects the gmvae model"), refused.stderr)
+    }
 }

@@ -74,6 +74,12 @@ struct TestMixtureBlock: LatentBlock {
                             noise: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>) -> Double {
         gaussian.importanceLogRatio(head: head, scratch: scratch, constant: constant, noise: noise, z: z)
     }
+    func priorComponentDraw(_ k: Int, noise: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) -> Bool {
+        guard let params, k >= 0, k < clusters else { return false }
+        let d = latent
+        for j in 0..<d { z[j] = params[k * d + j] + Foundation.exp(0.5 * params[clusters * d + k * d + j]) * noise[j] }
+        return true
+    }
     func perDimensionTerm(heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
         gaussian.perDimensionTerm(heads: heads, rows: rows, into: into)
     }

@@ -149,6 +149,18 @@ final class TrainConfigTests: XCTestCase {
         }
     }
 
+    func testPriorCovarianceReachesTheModelConfigOfAMixtureOnly() throws {
+        var config = TrainConfig()
+        config.model = "gmvae"
+        XCTAssertNil(try config.modelConfig(inputDim: 784).priorCovariance, "the diagonal mixture's config is unchanged")
+        config.priorCovariance = "full"
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(try config.modelConfig(inputDim: 784).priorCovariance, "full")
+        try assertOnlyForGMVAE(config, flag: "--prior-covariance", key: "priorCovariance", json: "\"full\"")
+        config.priorCovariance = "banded"
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("--prior-covariance"), "\($0)") }
+    }
+
     func testMixtureLRSetsOnlyTheEpochsFromTheMixtureFit() throws {
         var config = TrainConfig()
         config.model = "gmvae"

@@ -17,7 +17,7 @@ final class MixturePriorTests: XCTestCase {
             gradients = .allocate(capacity: 2 * latent * clusters)
             parameters.initialize(repeating: 0, count: 2 * latent * clusters)
             gradients.initialize(repeating: 0, count: 2 * latent * clusters)
-            block = GaussianMixture(latent: latent, clusters: clusters, balance: balance)
+            block = GaussianMixture<DiagonalComponents>(latent: latent, clusters: clusters, balance: balance)
                 .bound(parameters: parameters, gradients: gradients)
         }
     }
@@ -77,47 +77,20 @@ final class MixturePriorTests: XCTestCase {
         }
     }
 
-    /// The objective the block's backward differentiates, in float64 written from the formulas:
-    /// Σ_rows s·(kl_z + kl_y) + s·balance·B·KL(q̄ ‖ uniform) + Σ dz·z, with z = mu + exp(lv/2)·eps.
+    /// The objective the block's backward differentiates, in float64 written from the formulas, with
+    /// diagonal components.
     static func objective(heads: [Double], noise: [Double], prior: [Double], dz: [Double], rows: Int, L: Int, K: Int,
                           scale: Double, balance: Double) -> (total: Double, klz: Double, kly: Double) {
-        var klz = 0.0, kly = 0.0, linear = 0.0
-        var mean = [Double](repeating: 0, count: K)
-        for r in 0..<rows {
-            var z = [Double](repeating: 0, count: L)
-            var entropy = 0.0
-            for j in 0..<L {
-                let mu = heads[r * 2 * L + j], lv = heads[r * 2 * L + L + j]
-                z[j] = mu + Foundation.exp(0.5 * lv) * noise[r * L + j]
-                entropy += 0.5 * (1 + lv + Foundation.log(2 * Double.pi))
-                linear += dz[r * L + j] * z[j]
-            }
-            var logJoint = [Double](repeating: 0, count: K), logCond = logJoint
-            for k in 0..<K {
+        MixtureGradientCheck.objective(heads: heads, noise: noise, dz: dz, rows: rows, L: L, K: K, scale: scale, balance: balance) { z in
+            (0..<K).map { k in
                 var s = 0.0
                 for j in 0..<L {
                     let m = prior[k * L + j], v = prior[K * L + k * L + j]
                     s += -0.5 * ((z[j] - m) * (z[j] - m) / Foundation.exp(v) + v + Foundation.log(2 * Double.pi))
                 }
-                logCond[k] = s
-                logJoint[k] = s - Foundation.log(Double(K))
+                return s
             }
-            let top = logJoint.max()!
-            let lse = top + Foundation.log(logJoint.reduce(0) { $0 + Foundation.exp($1 - top) })
-            for k in 0..<K {
-                let g = Foundation.exp(logJoint[k] - lse)
-                mean[k] += g
-                klz -= g * logCond[k]
-                kly += g * (Foundation.log(g) + Foundation.log(Double(K)))
-            }
-            klz -= entropy
         }
-        var bal = 0.0
-        for k in 0..<K {
-            let q = mean[k] / Double(rows)
-            bal += q * Foundation.log(Double(K) * q)
-        }
-        return (scale * (klz + kly) + scale * balance * Double(rows) * bal + linear, klz, kly)
     }
 
     func testObjectiveAndEveryGradientByFiniteDifferences() {
@@ -129,59 +102,12 @@ final class MixturePriorTests: XCTestCase {
                 h.parameters[i] = Float(random.uniform() * 2.4 - 1.2)
                 h.parameters[K * L + i] = Float(random.uniform() * 1.2 - 0.6)
             }
-            let heads = (0..<(rows * 2 * L)).map { i in Float((i / L) % 2 == 0 ? random.uniform() * 2 - 1 : random.uniform() - 0.8) }
-            let noise = (0..<(rows * L)).map { _ in Float(random.uniform() * 2 - 1) }
-            let dz = (0..<(rows * L)).map { _ in Float(random.uniform() - 0.5) }
-            let scale: Float = 0.7
-            var z = [Float](repeating: 0, count: rows * L)
-            var terms = LossTerms(count: 3)
-            h.block.sample(heads: heads, noise: noise, z: &z, rows: rows, terms: &terms, first: 1)
-            var dheads = [Float](repeating: 0, count: rows * 2 * L), bias = [Float](repeating: 0, count: 2 * L)
-            h.block.backward(heads: heads, noise: noise, z: z, dz: dz, dheads: &dheads, rows: rows, termScale: scale,
-                             headBiasGradient: &bias)
-
             let prior = (0..<(2 * K * L)).map { Double(h.parameters[$0]) }
-            let hd = heads.map(Double.init), nd = noise.map(Double.init), dzd = dz.map(Double.init)
-            func f(_ hh: [Double], _ pp: [Double]) -> Double {
-                Self.objective(heads: hh, noise: nd, prior: pp, dz: dzd, rows: rows, L: L, K: K, scale: Double(scale),
-                               balance: Double(balance)).total
-            }
-            let reference = Self.objective(heads: hd, noise: nd, prior: prior, dz: dzd, rows: rows, L: L, K: K,
-                                           scale: 1, balance: 0)
-            XCTAssertEqual(terms[1], reference.klz, accuracy: 1e-4 * max(1, abs(reference.klz)), "balance \(balance): kl_z")
-            XCTAssertEqual(terms[2], reference.kly, accuracy: 1e-4 * max(1, abs(reference.kly)), "balance \(balance): kl_y")
-            // The evaluation path (float64) gives the same terms.
-            for r in 0..<rows {
-                var one = LossTerms(count: 3), zr = [Float](repeating: 0, count: L)
-                h.block.evaluationSample(head: Array(heads[(r * 2 * L)...]), noise: Array(noise[(r * L)...]), z: &zr,
-                                         terms: &one, first: 1)
-                let single = Self.objective(heads: Array(hd[(r * 2 * L)..<((r + 1) * 2 * L)]), noise: Array(nd[(r * L)..<((r + 1) * L)]),
-                                            prior: prior, dz: [Double](repeating: 0, count: L), rows: 1, L: L, K: K, scale: 1, balance: 0)
-                XCTAssertEqual(one[1], single.klz, accuracy: 1e-6 * max(1, abs(single.klz)), "row \(r) evaluation kl_z")
-                XCTAssertEqual(one[2], single.kly, accuracy: 1e-6 * max(1, abs(single.kly)), "row \(r) evaluation kl_y")
-            }
-
-            let step = 1e-6
-            var worst = 0.0, worstName = ""
-            func record(_ numeric: Double, _ analytic: Double, _ name: String) {
-                let err = abs(numeric - analytic) / (1e-3 + abs(numeric))
-                if err > worst { worst = err; worstName = "\(name) numeric \(numeric) analytic \(analytic)" }
-            }
-            for i in 0..<hd.count {
-                var plus = hd, minus = hd
-                plus[i] += step; minus[i] -= step
-                record((f(plus, prior) - f(minus, prior)) / (2 * step), Double(dheads[i]), "heads[\(i)]")
-            }
-            for i in 0..<prior.count {
-                var plus = prior, minus = prior
-                plus[i] += step; minus[i] -= step
-                record((f(hd, plus) - f(hd, minus)) / (2 * step), Double(h.gradients[i]), i < K * L ? "means[\(i)]" : "logvars[\(i - K * L)]")
-            }
-            for j in 0..<(2 * L) {
-                let sum = (0..<rows).reduce(0.0) { $0 + Double(dheads[$1 * 2 * L + j]) }
-                XCTAssertEqual(Double(bias[j]), sum, accuracy: 1e-4 * max(1, abs(sum)), "head bias gradient \(j)")
-            }
-            XCTAssertLessThan(worst, 2e-3, "balance \(balance): worst gradient \(worstName)")
+            MixtureGradientCheck.run(block: h.block, gradients: h.gradients, prior: prior, rows: rows, latent: L, balance: balance,
+                                     random: &random,
+                                     objective: { Self.objective(heads: $0, noise: $1, prior: $2, dz: $3, rows: $4, L: L, K: K,
+                                                                 scale: $5, balance: $6) },
+                                     name: { $0 < K * L ? "means[\($0)]" : "logvars[\($0 - K * L)]" })
         }
     }
 

@@ -75,8 +75,22 @@ final class TrainingBehaviourTests: XCTestCase {
     /// The step path creates no Swift heap object (no Array, no class, no closure context):
     /// every `swift_allocObject` is counted through the runtime's hook while steps run.
     func testForwardBackwardAndAdamAllocateNothing() throws {
-        let model = VAEModel(config: .benchmark, seed: 0)
+        // The VAE, and the mixture models with either components (the full one with its
+        // correlations held, as before the fit, and trained).
+        var diagonalMixture = ModelConfig.benchmark
+        diagonalMixture.variant = ModelConfig.mixtureVariant
+        diagonalMixture.clusters = 10
+        var fullMixture = diagonalMixture
+        fullMixture.priorCovariance = "full"
+        for (config, hold) in [(ModelConfig.benchmark, false), (diagonalMixture, false), (fullMixture, true), (fullMixture, false)] {
+            try assertStepsAllocateNothing(config, holdingCorrelations: hold)
+        }
+    }
+
+    private func assertStepsAllocateNothing(_ config: ModelConfig, holdingCorrelations: Bool) throws {
+        let model = VAEModel(config: config, seed: 0)
         let ws = TrainingWorkspace(model: model, maxBatch: 32)
+        ws.holdsLatentHead = holdingCorrelations
         let adam = Adam(count: model.parameterCount, lr: 1e-3)
         for i in 0..<(32 * 784) { ws.input[i] = Float(i % 256) / 255 }
         let indices: [Int32] = Array(0..<32)
@@ -91,7 +105,7 @@ final class TrainingBehaviourTests: XCTestCase {
         let probe = counter.count { _ = [Int](repeating: 1, count: Int.random(in: 3...9)) }
         XCTAssertGreaterThan(probe, 0, "the allocation hook is not active")
         let inStep = counter.count { for k in 1...5 { step(k) } }
-        XCTAssertEqual(inStep, 0, "Swift heap allocations inside the training step")
+        XCTAssertEqual(inStep, 0, "Swift heap allocations inside the training step of \(config.variant ?? "vae") \(config.priorCovariance ?? "")")
     }
 
     /// The benchmark's ceiling figure is only meaningful if the replay issues the step's products

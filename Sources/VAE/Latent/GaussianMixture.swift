@@ -2,9 +2,10 @@ import Foundation
 import Linalg
 
 /// The GMVAE's latent block, VaDE's formulation: q(z|x) = N(mu, diag exp(logvar)) from the same
-/// `[mu | logvar]` head as the VAE, a uniform p(y) over K clusters, p(z|y) = N(m_y, diag exp(lv_y))
-/// with learned `prior.means` `[K, latent]` and `prior.logvars` `[K, latent]`, and
-/// q(y|x) = p(y|z), the exact posterior of the mixture at the sampled z.
+/// `[mu | logvar]` head as the VAE, a uniform p(y) over K clusters, p(z|y) = N(m_y, Σ_y) with
+/// learned `prior.means` `[K, latent]` and a covariance of the `Components` family (diagonal:
+/// `prior.logvars` `[K, latent]`; full: `prior.precision_cholesky`), and q(y|x) = p(y|z), the
+/// exact posterior of the mixture at the sampled z.
 ///
 /// Why this formulation: with q(y|x) = p(y|z) the sum over y of the ELBO collapses to
 /// log p(z) = logsumexp_y (log p(y) + log N(z; m_y, v_y)), so y is marginalized exactly (a sum over
@@ -26,16 +27,18 @@ import Linalg
 /// rank's Σ_rows q(y|x) to `batchStatistics` and the trainer sums them across ranks in place
 /// before `backward` reads them (their sum is the global batch's row count).
 ///
-/// All components start identical (means and log-variances 0): they then get identical
+/// All components start identical (means 0, unit covariance): they then get identical
 /// gradients and stay identical, so the model trains as a VAE with a learned Gaussian prior until
 /// the trainer fits the mixture to the encoder's means (`MixtureFit`), which breaks the symmetry.
-struct GaussianMixture: LatentBlock {
+struct GaussianMixture<Components: MixtureComponents>: LatentBlock {
     let latent: Int
     let clusters: Int
     let balance: Float
-    /// `prior.means` then `prior.logvars`, `[K, latent]` each, once bound.
-    private let prior: UnsafeMutablePointer<Float>?
+    /// The components' tensors (`prior.means` first), bound with the block.
+    private let components: Components
     private let priorGradient: UnsafeMutablePointer<Float>?
+    /// Floats of the components' tensors (counted once: `backward` must not allocate).
+    private let priorCount: Int
     /// K floats: this rank's Σ_rows q(y|x) after `sample`, the global batch's once reduced.
     let statistics: FloatBuffer?
     /// Per-row scratch of K floats for the responsibilities and their gradient.
@@ -45,7 +48,8 @@ struct GaussianMixture: LatentBlock {
         self.latent = latent
         self.clusters = clusters
         self.balance = balance
-        prior = nil
+        components = Components(latent: latent, clusters: clusters)
+        priorCount = components.declarations.reduce(0) { $0 + $1.shape.reduce(1, *) }
         priorGradient = nil
         statistics = nil
         scratch = nil
@@ -55,7 +59,8 @@ struct GaussianMixture: LatentBlock {
         latent = other.latent
         clusters = other.clusters
         balance = other.balance
-        prior = parameters
+        components = other.components.bound(to: UnsafePointer(parameters))
+        priorCount = other.priorCount
         priorGradient = gradients
         statistics = FloatBuffer(count: other.clusters)
         scratch = FloatBuffer(count: 3 * other.clusters)
@@ -71,10 +76,7 @@ struct GaussianMixture: LatentBlock {
 
     func headParameters(inDim: Int) -> [ParameterDeclaration] { gaussian.headParameters(inDim: inDim) }
 
-    var blockParameters: [ParameterDeclaration] {
-        [ParameterDeclaration(name: "prior.means", shape: [clusters, latent], initialization: .zeros),
-         ParameterDeclaration(name: "prior.logvars", shape: [clusters, latent], initialization: .zeros)]
-    }
+    var blockParameters: [ParameterDeclaration] { components.declarations }
 
     func bound(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> any LatentBlock {
         GaussianMixture(self, parameters: parameters, gradients: gradients)
@@ -82,29 +84,20 @@ struct GaussianMixture: LatentBlock {
 
     var batchStatistics: UnsafeMutableBufferPointer<Float>? { statistics?.buffer }
 
-    private var means: UnsafePointer<Float> { UnsafePointer(prior!) }
-    private var logvars: UnsafePointer<Float> { UnsafePointer(prior! + clusters * latent) }
-
     func fillNoise(seed: UInt64, epoch: Int, sampleIndex: Int, stream: Int, into dst: UnsafeMutablePointer<Float>) {
         gaussian.fillNoise(seed: seed, epoch: epoch, sampleIndex: sampleIndex, stream: stream, into: dst)
     }
 
-    /// a_k = log p(y = k) + log N(z; m_k, v_k) without the 2π constant (it cancels against
+    /// a_k = log p(y = k) − h_k(z), log N(z; m_k, Σ_k) without the 2π constant (it cancels against
     /// log q's), the responsibilities softmax(a) into `gamma`; returns logsumexp(a) and
-    /// Σ_k γ_k · (½ Σ_j ((z−m)²/v + lv)) through `cross`.
+    /// Σ_k γ_k h_k(z) through `cross`.
     @inline(__always)
     private func responsibilities(_ z: UnsafePointer<Float>, gamma: UnsafeMutablePointer<Float>, cross: inout Float) -> Float {
-        let L = latent, K = clusters
+        let K = clusters
         let logPrior = -Foundation.log(Float(K))
         var top = -Float.infinity
         for k in 0..<K {
-            let m = means + k * L, lv = logvars + k * L
-            var s: Float = 0
-            for j in 0..<L {
-                let d = z[j] - m[j]
-                s += d * d * FastMath.exp(-lv[j]) + lv[j]
-            }
-            gamma[k] = 0.5 * s   // −a_k + log p(y), kept for the cross term
+            gamma[k] = components.energy(z, component: k)   // −a_k + log p(y), kept for the cross term
             top = max(top, logPrior - gamma[k])
         }
         var total: Float = 0
@@ -153,16 +146,16 @@ struct GaussianMixture: LatentBlock {
     }
 
     /// With E = −logsumexp(a) + balance · c·γ (c_k = log(K q̄_k), the balance term's gradient per
-    /// unit of γ), dE/da_k = e_k = −γ_k + balance · γ_k (c_k − Σ γ c); then
-    /// dE/dz = −Σ e_k (z − m_k)/v_k, dE/dm_k = e_k (z − m_k)/v_k, dE/dlv_k = ½ e_k ((z − m_k)²/v_k − 1),
-    /// and the head's log-variance also gets the entropy's −½.
+    /// unit of γ), dE/da_k = e_k = −γ_k + balance · γ_k (c_k − Σ γ c); then dE/dz = −Σ e_k ∂h_k/∂z
+    /// and dE/dθ_k = −e_k ∂h_k/∂θ_k (`MixtureComponents.accumulate`), and the head's log-variance
+    /// also gets the entropy's −½.
     func backward(heads: UnsafePointer<Float>, noise: UnsafePointer<Float>, z: UnsafePointer<Float>,
                   dz: UnsafePointer<Float>, dheads: UnsafeMutablePointer<Float>, rows: Int, termScale: Float,
                   headBiasGradient: UnsafeMutablePointer<Float>) {
         let L = latent, K = clusters
-        let gm = priorGradient!, glv = priorGradient! + K * L
+        let gp = priorGradient!
         let gamma = scratch!.pointer, c = scratch!.pointer + K, ek = scratch!.pointer + 2 * K
-        for i in 0..<(2 * K * L) { gm[i] = 0 }
+        for i in 0..<priorCount { gp[i] = 0 }
         for j in 0..<(2 * L) { headBiasGradient[j] = 0 }
         // The global batch's mean responsibilities; a floor keeps an emptied cluster's log finite.
         let stats = statistics!.pointer
@@ -170,7 +163,7 @@ struct GaussianMixture: LatentBlock {
         for k in 0..<K { n += stats[k] }
         for k in 0..<K { c[k] = Foundation.log(max(Float(K) * stats[k] / max(n, 1e-30), 1e-6)) }
         for i in 0..<rows {
-            let mu = heads + i * 2 * L, lv = mu + L
+            let mu = heads + i * 2 * L
             let zr = z + i * L, g = dz + i * L
             let dmu = dheads + i * 2 * L, dlv = dmu + L
             var cross: Float = 0
@@ -179,19 +172,7 @@ struct GaussianMixture: LatentBlock {
             for k in 0..<K { mean += gamma[k] * c[k] }
             for k in 0..<K { ek[k] = termScale * gamma[k] * (balance * (c[k] - mean) - 1) }
             for j in 0..<L { dmu[j] = g[j] }
-            for k in 0..<K {
-                let e = ek[k]
-                let m = means + k * L, plv = logvars + k * L
-                let gmk = gm + k * L, glvk = glv + k * L
-                for j in 0..<L {
-                    let iv = FastMath.exp(-plv[j])
-                    let d = zr[j] - m[j]
-                    let t = d * iv
-                    dmu[j] -= e * t
-                    gmk[j] += e * t
-                    glvk[j] += 0.5 * e * (d * t - 1)
-                }
-            }
+            for k in 0..<K { components.accumulate(zr, component: k, weight: ek[k], dz: dmu, gradients: gp) }
             for j in 0..<L {
                 let a = dmu[j]
                 let b = 0.5 * (a * (zr[j] - mu[j]) - termScale)
@@ -204,18 +185,12 @@ struct GaussianMixture: LatentBlock {
 
     // MARK: Evaluation
 
-    /// log N(z; m_k, v_k) + log p(y) without 2π, in Double, into `a` (K values).
+    /// log p(y) − h_k(z), in Double, into `a` (K values), and h_k into `half`.
     private func logJoint(_ z: UnsafePointer<Float>, _ a: inout [Double], _ half: inout [Double]) {
-        let L = latent, K = clusters
+        let K = clusters
         let logPrior = -Foundation.log(Double(K))
         for k in 0..<K {
-            let m = means + k * L, lv = logvars + k * L
-            var s = 0.0
-            for j in 0..<L {
-                let d = Double(z[j]) - Double(m[j])
-                s += d * d * Foundation.exp(-Double(lv[j])) + Double(lv[j])
-            }
-            half[k] = 0.5 * s
+            half[k] = components.energyInDouble(z, component: k)
             a[k] = logPrior - half[k]
         }
     }
@@ -275,26 +250,24 @@ struct GaussianMixture: LatentBlock {
     // MARK: What the export reads
 
     /// kl_z's expectation under q(z|x) split over dimensions, with the responsibilities at the
-    /// posterior mean: ½ Σ_k γ_k (lv_kj + (σ_j² + (mu_j − m_kj)²)/v_kj − 1 − logvar_j). Rows sum to
-    /// that analytic kl_z; kl_y does not split over dimensions and is left out.
+    /// posterior mean: Σ_k γ_k E h_k split over dimensions (`expectedEnergyPerDimension`) minus the
+    /// entropy's ½ (1 + logvar_j). Rows sum to that analytic kl_z; kl_y does not split over
+    /// dimensions and is left out.
     func perDimensionTerm(heads: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
         let L = latent, K = clusters
         var a = [Double](repeating: 0, count: K), half = a
+        var expected = [Double](repeating: 0, count: L), t = expected
         for i in 0..<rows {
             let mu = heads + i * 2 * L, lv = mu + L
             logJoint(mu, &a, &half)
             let lse = Self.logSumExp(a)
-            for j in 0..<L {
-                let s2 = Foundation.exp(Double(lv[j]))
-                var t = 0.0
-                for k in 0..<K {
-                    let g = Foundation.exp(a[k] - lse)
-                    let pv = Double(logvars[k * L + j])
-                    let d = Double(mu[j]) - Double(means[k * L + j])
-                    t += g * (pv + (s2 + d * d) * Foundation.exp(-pv) - 1 - Double(lv[j]))
-                }
-                out[i * L + j] = Float(0.5 * t)
+            for j in 0..<L { t[j] = 0 }
+            for k in 0..<K {
+                let g = Foundation.exp(a[k] - lse)
+                components.expectedEnergyPerDimension(mu: mu, logvar: lv, component: k, into: &expected)
+                for j in 0..<L { t[j] += g * expected[j] }
             }
+            for j in 0..<L { out[i * L + j] = Float(t[j] - 0.5 * (1 + Double(lv[j]))) }
         }
     }
 
@@ -330,30 +303,39 @@ struct GaussianMixture: LatentBlock {
     }
 
     /// d q(y = c | x) / d heads with q(y|x) = p(y | z = mu) and a uniform p(y):
-    /// r_c (g_c − Σ_k r_k g_k) on the mean entries, g_kj = −(mu_j − m_kj) exp(−lv_kj); the
-    /// log-variance entries do not enter the responsibilities, so their gradient is 0.
+    /// r_c (g_c − Σ_k r_k g_k) on the mean entries, g_k = −∂h_k/∂z at mu; the log-variance
+    /// entries do not enter the responsibilities, so their gradient is 0.
     func extraGradient(_ index: Int, component c: Int, heads: UnsafePointer<Float>, rows: Int,
                        into dheads: UnsafeMutablePointer<Float>) -> Bool {
         guard index == 0, c >= 0, c < clusters else { return false }
         let L = latent, K = clusters
         var a = [Double](repeating: 0, count: K), half = a, r = a
         var weighted = [Double](repeating: 0, count: L)
+        var g = [Double](repeating: 0, count: K * L)
         for i in 0..<rows {
             let mu = heads + i * 2 * L, d = dheads + i * 2 * L
             meanResponsibilities(mu, &a, &half, into: &r)
-            func g(_ k: Int, _ j: Int) -> Double {
-                -(Double(mu[j]) - Double(means[k * L + j])) * Foundation.exp(-Double(logvars[k * L + j]))
+            g.withUnsafeMutableBufferPointer { gk in
+                for k in 0..<K { components.energyGradient(mu, component: k, into: gk.baseAddress! + k * L) }
             }
             for j in 0..<L {
                 var s = 0.0
-                for k in 0..<K { s += r[k] * g(k, j) }
+                for k in 0..<K { s -= r[k] * g[k * L + j] }
                 weighted[j] = s
             }
             for j in 0..<L {
-                d[j] = Float(r[c] * (g(c, j) - weighted[j]))
+                d[j] = Float(r[c] * (-g[c * L + j] - weighted[j]))
                 d[L + j] = 0
             }
         }
+        return true
+    }
+
+    func holdBlockGradients() { components.holdCorrelations(gradients: priorGradient!) }
+
+    func priorComponentDraw(_ component: Int, noise: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) -> Bool {
+        guard component >= 0, component < clusters else { return false }
+        components.draw(component: component, noise: noise, into: z)
         return true
     }
 }

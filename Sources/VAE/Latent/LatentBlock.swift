@@ -73,6 +73,10 @@ protocol LatentBlock {
     func extraGradient(_ index: Int, component: Int, heads: UnsafePointer<Float>, rows: Int,
                        into dheads: UnsafeMutablePointer<Float>) -> Bool
 
+    /// A draw from the prior's component `component` (a mixture's p(z|y)) for `latent` values of
+    /// standard normal noise; false, writing nothing, for a block whose prior has no components.
+    func priorComponentDraw(_ component: Int, noise: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) -> Bool
+
     /// Sums over the batch a block's loss depends on (a mixture's mean responsibilities): `sample`
     /// writes this rank's sums here, the trainer adds them over every rank in place, and
     /// `backward` reads the global batch's. nil: the block's rows are independent.
@@ -80,6 +84,9 @@ protocol LatentBlock {
     /// Head outputs a training warm-up may hold at their starting values (their gradient zeroed,
     /// so Adam leaves the tensors producing them where they are); nil: none.
     var heldHeadOutputs: Range<Int>? { get }
+    /// Zeroes the gradients of the block's own tensors that the same warm-up holds (a mixture's
+    /// correlations before its fit); called after `backward`.
+    func holdBlockGradients()
 }
 
 /// A per-sample posterior quantity besides the means: written as `<name>.npy`, `[samples, width]`.
@@ -95,9 +102,11 @@ extension LatentBlock {
     var posteriorExtras: [PosteriorExtra] { [] }
     var batchStatistics: UnsafeMutableBufferPointer<Float>? { nil }
     var heldHeadOutputs: Range<Int>? { nil }
+    func holdBlockGradients() {}
     func posteriorExtra(_ index: Int, heads: UnsafePointer<Float>, rows: Int, into: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(type(of: self)) has no posterior extra \(index)")
     }
     func extraGradient(_ index: Int, component: Int, heads: UnsafePointer<Float>, rows: Int,
                        into dheads: UnsafeMutablePointer<Float>) -> Bool { false }
+    func priorComponentDraw(_ component: Int, noise: UnsafePointer<Float>, into z: UnsafeMutablePointer<Float>) -> Bool { false }
 }

@@ -17,8 +17,13 @@ enum LatentBlockFactory {
             if let p = c.posterior, p != ModelConfig.defaultPosterior {
                 throw ConfigError("model config: variant \"\(variant)\" takes the diagonal posterior, found posterior \"\(p)\"")
             }
-            return GaussianMixture(latent: c.latent, clusters: c.clusters ?? ModelConfig.defaultClusters,
-                                   balance: c.clusterBalance ?? 0)
+            let clusters = c.clusters ?? ModelConfig.defaultClusters, balance = c.clusterBalance ?? 0
+            switch c.priorCovariance ?? "diagonal" {
+            case "full":
+                return GaussianMixture<FullCovarianceComponents>(latent: c.latent, clusters: clusters, balance: balance)
+            default:
+                return GaussianMixture<DiagonalComponents>(latent: c.latent, clusters: clusters, balance: balance)
+            }
         default:
             throw ConfigError("model config: variant must be \"\(ModelConfig.defaultVariant)\" or \"\(ModelConfig.mixtureVariant)\", found \"\(variant)\"")
         }
