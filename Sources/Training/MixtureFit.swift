@@ -7,7 +7,9 @@ import VAE
 /// k-means (k-means++ seeding, Lloyd's iterations, the best of a few restarts by inertia), then a
 /// few EM steps of a diagonal Gaussian mixture started from it; the components become
 /// `prior.means` and `prior.logvars` (each cluster's variance of the means plus its members' mean
-/// posterior variance: the spread of z, not of mu).
+/// posterior variance: the spread of z, not of mu). Components with full covariances get their
+/// own fit (`fitFull`: several k-means starts, full-covariance EM from each, the most likely kept)
+/// and `prior.precision_cholesky`.
 ///
 /// Why: trained from the start, the mixture's components settle on whatever the untrained encoder
 /// separates, and the ELBO has no pull towards clusters a user can read; a VAE phase followed by
