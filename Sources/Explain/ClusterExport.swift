@@ -67,13 +67,14 @@ struct ClusterExport {
     }
 
     /// `samplesPerCluster` codes from p(z|y=k) per cluster, cluster-major, drawn by the model's
-    /// prior (whatever its components' covariance); without components of its own, around the
-    /// prototypes with unit variance.
-    func componentSamples() -> [Float]? {
+    /// prior (whatever its components' covariance), and the tensors they came from; without
+    /// components of its own, around the prototypes with unit variance; nil without either.
+    func componentSamples() -> (codes: [Float], source: String)? {
         let d = arrays.latent, S = Self.samplesPerCluster
         let centers = priorRows(Self.meansName)
         var z = [Float](repeating: 0, count: analysis.clusters * S * d)
         var noise = [Float](repeating: 0, count: d)
+        var drawnByPrior = true
         for k in 0..<analysis.clusters {
             for s in 0..<S {
                 noise.withUnsafeMutableBufferPointer {
@@ -84,21 +85,18 @@ struct ClusterExport {
                 if let drawn = model.priorComponentDraw(k, noise: noise) {
                     for j in 0..<d { z[row + j] = drawn[j] }
                 } else if let centers {
+                    drawnByPrior = false
                     for j in 0..<d { z[row + j] = centers[k * d + j] + noise[j] }
                 } else {
                     return nil
                 }
             }
         }
-        return z
-    }
-
-    /// The tensors the component draws read: the prior's, less its mixing weights.
-    func sampleSource() -> String {
-        guard model.priorComponentDraw(0, noise: [Float](repeating: 0, count: arrays.latent)) != nil else {
-            return "\(Self.meansName), unit variance"
-        }
-        return model.layout.map(\.name).filter { $0.hasPrefix("prior.") && $0 != Self.logitsName }.joined(separator: ", ")
+        // The tensors the draws read: the prior's, less its mixing weights.
+        let source = drawnByPrior
+            ? model.layout.map(\.name).filter { $0.hasPrefix("prior.") && $0 != Self.logitsName }.joined(separator: ", ")
+            : "\(Self.meansName), unit variance"
+        return (z, source)
     }
 
     func write(out: OutputSet) throws -> ClusterSummary {
@@ -148,7 +146,7 @@ struct ClusterExport {
         let samples = componentSamples()
         var saliency = "no pictures: the samples are not images"
         if let pictures {
-            saliency = try writePictures(pictures, codes: codes, samples: samples, out: out)
+            saliency = try writePictures(pictures, codes: codes, samples: samples?.codes, out: out)
         }
         return ClusterSummary(
             count: K, sizes: analysis.sizes, unassigned: analysis.unassigned, emptyClusters: analysis.emptyClusters,
@@ -160,7 +158,7 @@ struct ClusterExport {
             nmi: agreement?.nmi,
             nmiNormalization: agreement.map { _ in "arithmetic mean: I(C;Y) / ((H(C) + H(Y)) / 2)" },
             prototypeSource: prototypeSource,
-            sampleSource: samples == nil ? nil : sampleSource(),
+            sampleSource: samples?.source,
             samplesPerCluster: samples == nil ? 0 : Self.samplesPerCluster,
             saliency: saliency, files: Array(out.files[before...]))
     }

@@ -72,22 +72,13 @@ public enum WeightedRidge {
 
     /// Solves G X = R for symmetric positive definite G (n x n) and R (n x columns).
     static func solveCholesky(_ g: [Double], _ r: [Double], n: Int, columns: Int) throws -> [Double] {
-        var l = [Double](repeating: 0, count: n * n)
-        for i in 0..<n {
-            for j in 0...i {
-                var s = g[i * n + j]
-                for k in 0..<j { s -= l[i * n + k] * l[j * n + k] }
-                if i == j {
-                    // Relative to the diagonal: rounding leaves a dependent column a pivot of
-                    // about 1e-16 of it instead of 0.
-                    guard s > 1e-12 * abs(g[i * n + i]), s.isFinite else {
-                        throw ExplainError("LIME: the surrogate's normal equations are singular (pivot \(i) of \(n) is \(s)); use a ridge penalty above 0 or more perturbations")
-                    }
-                    l[i * n + i] = s.squareRoot()
-                } else {
-                    l[i * n + j] = s / l[j * n + j]
-                }
-            }
+        // Relative to the diagonal: rounding leaves a dependent column a pivot of about 1e-16 of
+        // it instead of 0.
+        let l: [Double]
+        switch Cholesky.factor(g, n: n, relativePivotFloor: 1e-12) {
+        case .lower(let factor): l = factor
+        case .singular(let i, let s):
+            throw ExplainError("LIME: the surrogate's normal equations are singular (pivot \(i) of \(n) is \(s)); use a ridge penalty above 0 or more perturbations")
         }
         var x = r
         for c in 0..<columns {

@@ -136,20 +136,8 @@ enum FullCovarianceEM {
     /// The lower-triangular C with C Cᵀ = a (`[d, d]`, symmetric positive definite); nil when a
     /// pivot is not positive.
     static func cholesky(_ a: [Double], d: Int) -> [Double]? {
-        var c = [Double](repeating: 0, count: d * d)
-        for i in 0..<d {
-            for j in 0...i {
-                var s = a[i * d + j]
-                for t in 0..<j { s -= c[i * d + t] * c[j * d + t] }
-                if i == j {
-                    guard s > 0, s.isFinite else { return nil }
-                    c[i * d + i] = s.squareRoot()
-                } else {
-                    c[i * d + j] = s / c[j * d + j]
-                }
-            }
-        }
-        return c
+        if case .lower(let c) = Cholesky.factor(a, n: d) { return c }
+        return nil
     }
 
     /// The lower-triangular P with P Pᵀ = covariance⁻¹, the precision's Cholesky factor. A
